@@ -1,0 +1,139 @@
+//! Baselines: findings a team has accepted, stored as `(rule id, fingerprint)` pairs — never the
+//! secret, never a location or a timestamp — sorted one per line, so the file is stable across
+//! runs and two branches that baseline the same findings write the same bytes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+
+/// The format version written to and accepted from files.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Entry {
+    pub rule_id: String,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    entries: BTreeSet<Entry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileForm {
+    keyfence_baseline: u32,
+    findings: Vec<Entry>,
+}
+
+impl Baseline {
+    pub fn from_findings(findings: &[Finding]) -> Baseline {
+        Baseline {
+            entries: findings
+                .iter()
+                .map(|f| Entry {
+                    rule_id: f.rule_id.clone(),
+                    fingerprint: f.fingerprint.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Baseline> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read baseline {}", path.display()))?;
+        Baseline::parse(&text)
+            .with_context(|| format!("{}: not a keyfence baseline", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Baseline> {
+        let form: FileForm = serde_json::from_str(text)?;
+        anyhow::ensure!(
+            form.keyfence_baseline == VERSION,
+            "unsupported baseline version {} (this keyfence writes {VERSION})",
+            form.keyfence_baseline
+        );
+        Ok(Baseline {
+            entries: form.findings.into_iter().collect(),
+        })
+    }
+
+    /// The file text: sorted entries, one per line.
+    pub fn render(&self) -> String {
+        let mut out = format!("{{\n  \"keyfence_baseline\": {VERSION},\n  \"findings\": [");
+        for (i, e) in self.entries.iter().enumerate() {
+            out.push_str(if i == 0 { "\n" } else { ",\n" });
+            out.push_str("    ");
+            out.push_str(&serde_json::to_string(e).expect("strings serialize"));
+        }
+        if !self.entries.is_empty() {
+            out.push_str("\n  ");
+        }
+        out.push_str("]\n}\n");
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn key(f: &Finding) -> Entry {
+        Entry {
+            rule_id: f.rule_id.clone(),
+            fingerprint: f.fingerprint.clone(),
+        }
+    }
+
+    pub fn contains(&self, f: &Finding) -> bool {
+        self.entries.contains(&Baseline::key(f))
+    }
+
+    /// Drops baselined findings; returns the entries that matched none of them.
+    pub fn apply(&self, findings: &mut Vec<Finding>) -> Vec<Entry> {
+        let mut used = BTreeSet::new();
+        findings.retain(|f| {
+            let key = Baseline::key(f);
+            if self.entries.contains(&key) {
+                used.insert(key);
+                false
+            } else {
+                true
+            }
+        });
+        self.entries.difference(&used).cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_sorted_and_parses_back() {
+        let mut b = Baseline::default();
+        for (r, f) in [("b", "2"), ("a", "9"), ("a", "1"), ("a", "1")] {
+            b.entries.insert(Entry {
+                rule_id: r.into(),
+                fingerprint: f.into(),
+            });
+        }
+        let text = b.render();
+        assert_eq!(
+            text,
+            "{\n  \"keyfence_baseline\": 1,\n  \"findings\": [\n    {\"rule_id\":\"a\",\"fingerprint\":\"1\"},\n    {\"rule_id\":\"a\",\"fingerprint\":\"9\"},\n    {\"rule_id\":\"b\",\"fingerprint\":\"2\"}\n  ]\n}\n"
+        );
+        assert_eq!(Baseline::parse(&text).unwrap(), b);
+        assert!(Baseline::parse(&Baseline::default().render())
+            .unwrap()
+            .is_empty());
+        assert!(Baseline::parse("{\"keyfence_baseline\": 9, \"findings\": []}").is_err());
+    }
+}

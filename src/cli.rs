@@ -1,0 +1,234 @@
+//! Command-line arguments (clap derive only; no logic here).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyfence",
+    version,
+    about = "Stops AWS keys and other secrets before they reach git",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directory trees (respects .gitignore; `-` reads stdin).
+    Scan(ScanArgs),
+    /// List the rules in effect, or run every rule's examples.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Pre-commit gate: scan what is staged for the next commit (only the lines it adds).
+    Protect(ProtectArgs),
+    /// Scan git history: every ref by default, or revisions and ranges such as origin/main..HEAD.
+    History(HistoryArgs),
+    /// Run as a git hook: read git's hook input on stdin and scan what is being pushed.
+    #[command(subcommand)]
+    Hook(HookCommand),
+    /// Write git hooks that call keyfence.
+    Install(InstallArgs),
+    /// Write the current findings (of a scan, or with --history of git history) as a baseline.
+    Baseline(BaselineArgs),
+}
+
+/// Flags every scanning command shares.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Config file (default: .keyfence.toml at the scan or repository root, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra rule pack: a TOML file or a directory of them (repeatable).
+    #[arg(long = "rules-dir", value_name = "PATH")]
+    pub rules_dir: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Suppress findings whose fingerprints are in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Show secrets in full (they are redacted by default).
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Skip files (and blobs) larger than this; accepts K, M, G suffixes.
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Print only findings (no summary, no warnings).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Never color the text report.
+    #[arg(long)]
+    pub no_color: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// List skipped files in the summary.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// With --baseline: list baseline entries that matched nothing (on stderr).
+    #[arg(long)]
+    pub report_unused: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; `-` for stdin.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Also scan files that .gitignore / .ignore exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    /// Scan the staged changes (the default, and for now the only mode).
+    #[arg(long, default_value_t = true)]
+    pub staged: bool,
+    /// The repository (default: discovered from the current directory, as git does).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Revisions as git understands them (`main`, `v1`, `A..B`, `^X`); default: every ref.
+    pub revs: Vec<String>,
+    /// The repository (default: discovered from the current directory, as git does).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Only commits committed on or after DATE (YYYY-MM-DD, RFC 3339, or @UNIX).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Scan what the tags reach (added to any REVs).
+    #[arg(long)]
+    pub tags: bool,
+    /// Report only lines that the selected commits add (the range gate for CI).
+    #[arg(long)]
+    pub added_only: bool,
+    /// With --added-only: an empty selection is fine (by default it is an error, exit 2).
+    #[arg(long)]
+    pub allow_empty: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Client side: scan the commits `git push` is about to send (stdin as git gives it).
+    PrePush(PrePushArgs),
+    /// Server side: scan the commits a push brings in; reject the push on findings.
+    PreReceive(PreReceiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrePushArgs {
+    /// The remote's name (git passes it).
+    pub remote: Option<String>,
+    /// The remote's URL (git passes it).
+    pub url: Option<String>,
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PreReceiveArgs {
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Install the pre-commit hook (staged changes).
+    #[arg(long)]
+    pub pre_commit: bool,
+    /// Install the pre-push hook (the commits being pushed).
+    #[arg(long)]
+    pub pre_push: bool,
+    /// Replace hooks that keyfence did not write (the old one is kept as <hook>.keyfence-backup).
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Paths to scan (as for `scan`), or with --history revisions (as for `history`).
+    pub targets: Vec<String>,
+    /// Baseline a history scan instead of a directory scan.
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: the repository.
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Also scan files that .gitignore / .ignore exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// `--output FILE` names the baseline file (default: .keyfence-baseline.json).
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List rules: id, severity, pack and description.
+    List(RulesArgs),
+    /// Run every rule's examples and negative examples through the engine.
+    Test(RulesTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long = "rules-dir", value_name = "PATH")]
+    pub rules_dir: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// Extra packs to load and test (in addition to the rules in effect).
+    pub packs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+}
+
+/// Parses `10M`, `64MiB`, `1G`, `4096`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 4096, 512K, 64M, 1G)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}

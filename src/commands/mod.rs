@@ -1,0 +1,25 @@
+//! One module per verb: arguments → plan → pipeline → report → exit status.
+
+pub mod baseline;
+pub mod common;
+pub mod history;
+pub mod hook;
+pub mod install;
+pub mod protect;
+pub mod rules;
+pub mod scan;
+
+use crate::cli::{Cli, Command};
+use crate::ExitStatus;
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Rules(cmd) => rules::run(&cmd),
+        Command::Protect(args) => protect::run(&args),
+        Command::History(args) => history::run(&args),
+        Command::Hook(cmd) => hook::run(&cmd),
+        Command::Install(args) => install::run(&args),
+        Command::Baseline(args) => baseline::run(&args),
+    }
+}

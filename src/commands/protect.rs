@@ -1,0 +1,126 @@
+//! `keyfence protect [--staged]`: the pre-commit gate. Scans each staged blob whole and keeps
+//! the findings on lines the index adds; never reads the working tree.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use git2::ObjectType;
+
+use super::common::{human_bytes, plural, Plan};
+use crate::cli::ProtectArgs;
+use crate::finding::SourceKind;
+use crate::pipeline::{self, MAX_FINDINGS_PER_BLOB};
+use crate::sources::git::{root_dir, Opener};
+use crate::sources::staged;
+use crate::ExitStatus;
+
+pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let (_, repo) = Opener::new(args.repo.as_deref())?;
+    if repo.is_bare() {
+        bail!(
+            "a bare repository has no index to protect; use `keyfence hook pre-receive` on servers"
+        );
+    }
+    let plan = Plan::build(&args.common, &root_dir(&repo))?;
+    let changes = staged::changes(&repo)?;
+    let odb = repo.odb()?;
+    let mut findings = Vec::new();
+    let (mut files, mut bytes, mut binary) = (0u64, 0u64, 0u64);
+    let mut too_large = Vec::new();
+    for change in &changes {
+        if plan.engine.path_allowed(&change.path) {
+            continue;
+        }
+        let (size, kind) = odb
+            .read_header(change.blob)
+            .with_context(|| format!("staged blob of {} is missing", change.path))?;
+        if kind != ObjectType::Blob {
+            continue;
+        }
+        if size as u64 > plan.max_file_size {
+            too_large.push((change.path.as_str(), size as u64));
+            continue;
+        }
+        let blob = repo.find_blob(change.blob)?;
+        files += 1;
+        bytes += size as u64;
+        let out = pipeline::scan_bytes_capped(
+            &plan.engine,
+            blob.content(),
+            Some(&change.path),
+            SourceKind::Staged,
+            MAX_FINDINGS_PER_BLOB,
+        );
+        if out.binary {
+            binary += 1;
+            continue;
+        }
+        if out.findings.is_empty() {
+            continue;
+        }
+        // Only now is the diff worth computing: most staged files hold no candidate at all.
+        let added = staged::added(&repo, change)?;
+        let out = if out.truncated > 0 {
+            // Over the cap: count only added lines, so old keys cannot crowd out a new one.
+            pipeline::scan_bytes_where(
+                &plan.engine,
+                blob.content(),
+                Some(&change.path),
+                SourceKind::Staged,
+                MAX_FINDINGS_PER_BLOB,
+                &|first, last| added.any_in(first, last),
+            )
+        } else {
+            out
+        };
+        if out.truncated > 0 && !plan.quiet {
+            eprintln!(
+                "keyfence: warning: {}: over {MAX_FINDINGS_PER_BLOB} findings on staged lines; \
+                 reported the first {MAX_FINDINGS_PER_BLOB}, left out {} more",
+                change.path, out.truncated
+            );
+        }
+        findings.extend(
+            out.findings
+                .into_iter()
+                .filter(|f| added.any_in(f.line, f.end_line)),
+        );
+    }
+    let status = plan.emit(&mut findings)?;
+    if !plan.quiet {
+        if plan.verbose {
+            for (path, size) in &too_large {
+                eprintln!(
+                    "keyfence: skipped {path}: {} is over --max-file-size",
+                    human_bytes(*size)
+                );
+            }
+        }
+        let mut line = format!(
+            "scanned {} staged ({}) in {:.3}s: {}",
+            plural(files, "file"),
+            human_bytes(bytes),
+            started.elapsed().as_secs_f64(),
+            plural(findings.len() as u64, "finding")
+        );
+        let mut skipped = Vec::new();
+        if binary > 0 {
+            skipped.push(format!("{binary} binary"));
+        }
+        if !too_large.is_empty() {
+            skipped.push(format!("{} over --max-file-size", too_large.len()));
+        }
+        if !skipped.is_empty() {
+            line.push_str(&format!("; skipped {}", skipped.join(", ")));
+        }
+        plan.note(&line);
+        if status == ExitStatus::Findings {
+            eprintln!(
+                "keyfence: commit blocked: remove the secrets from the staged files (or mark a false \
+                 positive with a `keyfence:allow` comment), then commit again"
+            );
+        }
+    }
+    Ok(status)
+}

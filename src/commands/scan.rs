@@ -1,0 +1,180 @@
+//! `keyfence scan [PATH...]`: files, directory trees and stdin.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::bail;
+
+use super::common::{human_bytes, plural, Plan};
+use crate::cli::ScanArgs;
+use crate::finding::{Finding, SourceKind};
+use crate::pipeline::{self, MAX_FINDINGS_PER_BLOB};
+use crate::progress::Progress;
+use crate::sources::dir::{self, DirOptions};
+use crate::ExitStatus;
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    let plan = Plan::build(&args.common, &root(args))?;
+    collect(args, &plan, |mut found| {
+        plan.emit(&mut found)?;
+        Ok(found.len())
+    })
+}
+
+/// The directory whose `.keyfence.toml` applies: the first directory given, else `.`.
+pub fn root(args: &ScanArgs) -> PathBuf {
+    args.paths
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Scans, hands the raw findings to `report` (which returns how many it reported), then prints
+/// the summary line.
+pub fn collect(
+    args: &ScanArgs,
+    plan: &Plan,
+    report: impl FnOnce(Vec<Finding>) -> anyhow::Result<usize>,
+) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let stdin = Path::new("-");
+    for p in &args.paths {
+        if p != stdin && std::fs::symlink_metadata(p).is_err() {
+            bail!("{}: no such file or directory", p.display());
+        }
+    }
+    let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
+    let binary = AtomicU64::new(0);
+    // Blobs with more than `MAX_FINDINGS_PER_BLOB` findings, and how many were left out.
+    let truncated: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+
+    let mut stdin_bytes = 0u64;
+    if args.paths.iter().any(|p| p == stdin) {
+        match dir::read_stdin(plan.max_file_size)? {
+            Some(bytes) => {
+                stdin_bytes = bytes.len() as u64;
+                let out = pipeline::scan_bytes_capped(
+                    &plan.engine,
+                    &bytes,
+                    Some("<stdin>"),
+                    SourceKind::File,
+                    MAX_FINDINGS_PER_BLOB,
+                );
+                if out.binary {
+                    binary.fetch_add(1, Ordering::Relaxed);
+                }
+                if out.truncated > 0 {
+                    let mut t = truncated.lock().expect("no panics while locked");
+                    t.push(("<stdin>".to_string(), out.truncated));
+                }
+                findings
+                    .lock()
+                    .expect("no panics while locked")
+                    .extend(out.findings);
+            }
+            None => bail!(
+                "stdin is larger than --max-file-size ({} bytes)",
+                plan.max_file_size
+            ),
+        }
+    }
+
+    let roots: Vec<PathBuf> = args.paths.iter().filter(|p| *p != stdin).cloned().collect();
+    let opts = DirOptions {
+        no_ignore: args.no_ignore,
+        max_file_size: plan.max_file_size,
+        threads: plan.threads,
+    };
+    let progress = Progress::new(plan.progress, "files", None);
+    let stats = dir::walk(&roots, &opts, |file| {
+        if plan.engine.path_allowed(file.relative) {
+            return;
+        }
+        // Rules see the path relative to the scan root; the report shows it as the user gave it.
+        let mut out = pipeline::scan_bytes_capped(
+            &plan.engine,
+            file.bytes,
+            Some(file.relative),
+            SourceKind::File,
+            MAX_FINDINGS_PER_BLOB,
+        );
+        if out.binary {
+            binary.fetch_add(1, Ordering::Relaxed);
+        }
+        progress.inc(file.bytes.len() as u64, out.findings.len() as u64);
+        if out.truncated > 0 {
+            let mut t = truncated.lock().expect("no panics while locked");
+            t.push((file.display.to_string(), out.truncated));
+        }
+        if !out.findings.is_empty() {
+            for f in &mut out.findings {
+                f.file = Some(file.display.to_string());
+            }
+            findings
+                .lock()
+                .expect("no panics while locked")
+                .extend(out.findings);
+        }
+    });
+
+    progress.finish();
+    let findings = findings.into_inner().expect("no panics while locked");
+    let reported = report(findings)?;
+    let status = if reported == 0 {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Findings
+    };
+
+    if !plan.quiet {
+        for (path, why) in &stats.unreadable {
+            eprintln!("keyfence: warning: {path}: {why}");
+        }
+        let mut truncated = truncated.into_inner().expect("no panics while locked");
+        truncated.sort();
+        for (path, more) in &truncated {
+            eprintln!(
+                "keyfence: warning: {path}: over {MAX_FINDINGS_PER_BLOB} findings; reported the \
+                 first {MAX_FINDINGS_PER_BLOB}, left out {more} more"
+            );
+        }
+        if plan.verbose {
+            for (path, size) in &stats.too_large {
+                eprintln!(
+                    "keyfence: skipped {path}: {} is over --max-file-size",
+                    human_bytes(*size)
+                );
+            }
+        }
+        let files = stats.files + u64::from(stdin_bytes > 0);
+        let mut line = format!(
+            "scanned {} ({}) in {:.2}s: {}",
+            plural(files, "file"),
+            human_bytes(stats.bytes + stdin_bytes),
+            started.elapsed().as_secs_f64(),
+            plural(reported as u64, "finding"),
+        );
+        let mut skipped = Vec::new();
+        let bin = binary.load(Ordering::Relaxed);
+        if bin > 0 {
+            skipped.push(format!("{bin} binary"));
+        }
+        if !stats.too_large.is_empty() {
+            skipped.push(format!("{} over --max-file-size", stats.too_large.len()));
+        }
+        if !stats.unreadable.is_empty() {
+            skipped.push(format!("{} unreadable", stats.unreadable.len()));
+        }
+        if stats.not_regular > 0 {
+            skipped.push(format!("{} symlinks or special files", stats.not_regular));
+        }
+        if !skipped.is_empty() {
+            line.push_str(&format!("; skipped {}", skipped.join(", ")));
+        }
+        plan.note(&line);
+    }
+    Ok(status)
+}

@@ -1,0 +1,394 @@
+//! Pure decoders for secrets hidden behind an encoding: base64 (standard and URL-safe, padded or
+//! not) and percent-encoding. No I/O, no allocation beyond the output, bounded by the input: these
+//! functions are fuzzed, so every index is checked.
+
+use std::ops::Range;
+
+/// Shortest base64 run worth decoding (18 decoded bytes).
+pub const MIN_BASE64_RUN: usize = 24;
+/// Longest base64 run decoded; longer runs are images, archives or certificates.
+pub const MAX_BASE64_RUN: usize = 16 * 1024;
+
+const INVALID: u8 = 0xFF;
+
+/// Maps a byte to its 6-bit value in either alphabet (`+/` and `-_` both accepted).
+const fn b64_table() -> [u8; 256] {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+}
+
+static B64: [u8; 256] = b64_table();
+
+/// True for a byte that may appear inside a base64 run (either alphabet, not padding).
+#[inline]
+pub fn is_base64_byte(b: u8) -> bool {
+    B64[b as usize] != INVALID
+}
+
+/// Decodes base64 in either alphabet, with or without `=` padding. `None` when the input holds a
+/// foreign byte, mixes the two alphabets, or has an impossible length.
+pub fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
+    let body = match input.iter().position(|&b| b == b'=') {
+        Some(p) => {
+            let pad = &input[p..];
+            if pad.len() > 2 || pad.iter().any(|&b| b != b'=') || input.len() % 4 != 0 {
+                return None;
+            }
+            &input[..p]
+        }
+        None => input,
+    };
+    if body.len() % 4 == 1 {
+        return None;
+    }
+    let std = body.iter().any(|&b| b == b'+' || b == b'/');
+    let url = body.iter().any(|&b| b == b'-' || b == b'_');
+    if std && url {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    for &b in body {
+        let v = B64[b as usize];
+        if v == INVALID {
+            return None;
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Maximal runs of base64 bytes (plus trailing `=` padding) at least [`MIN_BASE64_RUN`] long and
+/// at most [`MAX_BASE64_RUN`], that look like encoded data rather than a word or a path: they mix
+/// upper case, lower case and digits.
+pub fn base64_runs(text: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let n = text.len();
+    let mut i = 0;
+    // Invariant: no qualifying run starts before `i` unless it was already handled. Probing the
+    // last byte of a minimum-length window skips ahead a whole window whenever that byte cannot
+    // belong to a run, so ordinary text is touched about once every MIN_BASE64_RUN bytes.
+    while i + MIN_BASE64_RUN <= n {
+        let probe = i + MIN_BASE64_RUN - 1;
+        if !is_base64_byte(text[probe]) {
+            i = probe + 1;
+            continue;
+        }
+        let mut start = probe;
+        while start > i && is_base64_byte(text[start - 1]) {
+            start -= 1;
+        }
+        let mut run_end = probe + 1;
+        while run_end < n && is_base64_byte(text[run_end]) {
+            run_end += 1;
+        }
+        let mut end = run_end;
+        while end < n && end - run_end < 2 && text[end] == b'=' {
+            end += 1;
+        }
+        let len = end - start;
+        if (MIN_BASE64_RUN..=MAX_BASE64_RUN).contains(&len) && looks_encoded(&text[start..run_end])
+        {
+            out.push(start..end);
+        }
+        i = end.max(run_end);
+    }
+    out
+}
+
+/// Upper, lower and digits all present: an English word, an identifier or a path rarely is.
+fn looks_encoded(run: &[u8]) -> bool {
+    let (mut up, mut lo, mut dig) = (false, false, false);
+    for &b in run {
+        up |= b.is_ascii_uppercase();
+        lo |= b.is_ascii_lowercase();
+        dig |= b.is_ascii_digit();
+    }
+    up && lo && dig
+}
+
+/// True when decoded bytes are text worth scanning: at least 90% printable ASCII or whitespace.
+pub fn is_mostly_text(bytes: &[u8]) -> bool {
+    if bytes.is_empty() {
+        return false;
+    }
+    let printable = bytes
+        .iter()
+        .filter(|&&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\r' || b == b'\t')
+        .count();
+    printable * 10 >= bytes.len() * 9
+}
+
+/// Bytes that may appear in a percent-encoded token (RFC 3986 unreserved, `%`, and sub-delims
+/// commonly left unescaped).
+#[inline]
+fn is_url_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'%' | b'-' | b'_' | b'.' | b'~' | b'+' | b'&' | b'=')
+}
+
+/// Runs of URL bytes holding at least one `%XX` escape of a byte that matters for secrets
+/// (anything but a plain space), at least `min_len` long.
+pub fn percent_runs(text: &[u8], min_len: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(b'%', &text[from..]).map(|p| from + p) {
+        let mut start = p;
+        while start > 0 && is_url_byte(text[start - 1]) {
+            start -= 1;
+        }
+        let mut end = p;
+        while end < text.len() && is_url_byte(text[end]) {
+            end += 1;
+        }
+        let run = &text[start..end];
+        let escapes = run
+            .windows(3)
+            .filter(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+            .count();
+        if escapes > 0 && run.len() >= min_len {
+            out.push(start..end);
+        }
+        from = end.max(p + 1);
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (and `+` as space is left alone: secrets do not contain spaces). `None`
+/// when nothing was escaped.
+pub fn decode_percent(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' && i + 2 < input.len() {
+            if let (Some(h), Some(l)) = (hex_val(input[i + 1]), hex_val(input[i + 2])) {
+                out.push(h << 4 | l);
+                changed = true;
+                i += 3;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Encodes bytes as standard padded base64 (for generators and tests).
+pub fn encode_base64(input: &[u8]) -> String {
+    encode_with(input, crate::rules::placeholder::BASE64, true)
+}
+
+/// Encodes bytes as unpadded URL-safe base64 (JWT segments).
+pub fn encode_base64url(input: &[u8]) -> String {
+    encode_with(input, crate::rules::placeholder::BASE64URL, false)
+}
+
+fn encode_with(input: &[u8], alphabet: &[u8], pad: bool) -> String {
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        let chars = chunk.len() + 1;
+        for k in 0..4 {
+            if k < chars {
+                out.push(alphabet[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else if pad {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    /// The byte-at-a-time definition the skipping scanner must agree with.
+    fn naive_runs(text: &[u8]) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let (mut i, n) = (0, text.len());
+        while i < n {
+            if !is_base64_byte(text[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < n && is_base64_byte(text[i]) {
+                i += 1;
+            }
+            let mut end = i;
+            while end < n && end - i < 2 && text[end] == b'=' {
+                end += 1;
+            }
+            if (MIN_BASE64_RUN..=MAX_BASE64_RUN).contains(&(end - start))
+                && looks_encoded(&text[start..i])
+            {
+                out.push(start..end);
+            }
+            i = end.max(i);
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_scanner_agrees_with_the_naive_definition() {
+        let mut g = crate::rules::placeholder::Generator::new(3);
+        let alphabet = b"aB3+/=_- \n:xyZ09";
+        for round in 0..400 {
+            let len = (g.next_u64() % 300) as usize;
+            let mut text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(g.next_u64() % alphabet.len() as u64) as usize])
+                .collect();
+            if round % 3 == 0 {
+                let at = (g.next_u64() as usize) % (text.len() + 1);
+                let run = g.string(crate::rules::placeholder::BASE64, 20 + round % 40);
+                text.splice(at..at, run.bytes());
+            }
+            assert_eq!(
+                base64_runs(&text),
+                naive_runs(&text),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
+
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_in_both_alphabets() {
+        for len in 0..40 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(
+                decode_base64(encode_base64(&data).as_bytes()).unwrap(),
+                data
+            );
+            assert_eq!(
+                decode_base64(encode_base64url(&data).as_bytes()).unwrap(),
+                data
+            );
+        }
+        assert!(decode_base64(b"ab=c").is_none());
+        assert!(decode_base64(b"a").is_none());
+        assert!(decode_base64(b"ab+_").is_none());
+    }
+
+    #[test]
+    fn runs_need_length_and_mixed_classes() {
+        let text =
+            b"x: c2VjcmV0X2tleT1hYmNkZWZnaDEyMzQ1Njc4OQ== y\nsome/long/path/without/digits/at/all";
+        let runs = base64_runs(text);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            &text[runs[0].clone()],
+            b"c2VjcmV0X2tleT1hYmNkZWZnaDEyMzQ1Njc4OQ=="
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(decode_percent(b"a%2Fb%3d").unwrap(), b"a/b=");
+        assert!(decode_percent(b"abc").is_none());
+        assert_eq!(decode_percent(b"%4").as_deref(), None);
+        assert_eq!(decode_percent(b"%%41").unwrap(), b"%A");
+        let runs = percent_runs(b"u = p%40ss%2Fw0rd&x=1 other", 8);
+        assert_eq!(runs, vec![4..21]);
+    }
+}
+
+/// An encoding keyfence looks through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Base64,
+    Percent,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Percent => "percent",
+        }
+    }
+}
+
+/// A span of the input that decodes to text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub encoding: Encoding,
+    pub span: Range<usize>,
+    pub bytes: Vec<u8>,
+}
+
+/// Every base64 run and percent-encoded run of `text` that decodes to mostly-text bytes, in order
+/// of position, stopping once `budget` decoded bytes have been produced (the budget is decreased).
+pub fn decode_spans(text: &[u8], budget: &mut usize) -> Vec<Decoded> {
+    let mut out = Vec::new();
+    for span in base64_runs(text) {
+        if *budget == 0 {
+            return out;
+        }
+        let Some(bytes) = decode_base64(&text[span.clone()]) else {
+            continue;
+        };
+        if !is_mostly_text(&bytes) || bytes.len() > *budget {
+            continue;
+        }
+        *budget -= bytes.len();
+        out.push(Decoded {
+            encoding: Encoding::Base64,
+            span,
+            bytes,
+        });
+    }
+    for span in percent_runs(text, 16) {
+        let Some(bytes) = decode_percent(&text[span.clone()]) else {
+            continue;
+        };
+        if !is_mostly_text(&bytes) || bytes.len() > *budget {
+            continue;
+        }
+        *budget -= bytes.len();
+        out.push(Decoded {
+            encoding: Encoding::Percent,
+            span,
+            bytes,
+        });
+    }
+    out
+}

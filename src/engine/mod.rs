@@ -1,0 +1,220 @@
+//! The detection engine: compiled once from a [`RuleSet`], shared read-only by every worker.
+//!
+//! Per blob: one Aho-Corasick pass over all rules' keywords picks the rules worth running, then
+//! each picked rule's `regex::bytes` runs over the blob; candidates go through entropy, the
+//! rule's validator and the allowlists. The engine knows nothing of files, git or output.
+
+pub mod decode;
+pub mod entropy;
+pub mod prefilter;
+pub mod validate;
+
+use std::ops::Range;
+
+use crate::rules::{Candidate, Rule, RuleSet};
+use prefilter::Prefilter;
+
+/// A rule matched: byte offsets only, turned into a `Finding` once it survives the filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Index into [`Engine::rules`].
+    pub rule: usize,
+    /// The whole regex match.
+    pub span: Range<usize>,
+    /// The secret inside it (the `secret` group, or the whole match).
+    pub secret: Range<usize>,
+    pub entropy: f64,
+}
+
+/// Rules compiled with their keyword prefilter.
+#[derive(Debug)]
+pub struct Engine {
+    rules: RuleSet,
+    prefilter: Option<Prefilter>,
+    /// For each prefilter pattern, the rules that own that keyword.
+    pattern_rules: Vec<Vec<usize>>,
+    /// Rules without keywords: they run on every blob.
+    always: Vec<usize>,
+}
+
+impl Engine {
+    pub fn new(rules: RuleSet) -> Engine {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (i, rule) in rules.rules.iter().enumerate() {
+            if rule.keywords.is_empty() {
+                always.push(i);
+            }
+            for kw in &rule.keywords {
+                match patterns.iter().position(|p| p == kw) {
+                    Some(p) => pattern_rules[p].push(i),
+                    None => {
+                        patterns.push(kw.clone());
+                        pattern_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let prefilter = Prefilter::new(&patterns);
+        Engine {
+            rules,
+            prefilter,
+            pattern_rules,
+            always,
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules.rules
+    }
+
+    pub fn rule_set(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// True when the global allowlist excludes this path; sources may skip reading it.
+    pub fn path_allowed(&self, path: &str) -> bool {
+        self.rules.allowlist.allows_path(path)
+    }
+
+    /// Finds every match in `bytes`. `path`, when known, drives `paths` restrictions and path
+    /// allowlists of rules.
+    pub fn scan(&self, bytes: &[u8], path: Option<&str>) -> Vec<Match> {
+        let mut out = Vec::new();
+        if let Some(p) = path {
+            if self.path_allowed(p) {
+                return out;
+            }
+        }
+        let selected = self.select_rules(bytes);
+        for idx in selected {
+            self.run_rule(idx, bytes, path, &mut out);
+        }
+        dedupe_overlaps(&mut out);
+        out
+    }
+
+    /// The rules whose keywords occur in `bytes` (one Aho-Corasick pass), plus keyword-less ones.
+    fn select_rules(&self, bytes: &[u8]) -> Vec<usize> {
+        let n = self.rules.rules.len();
+        let mut picked = vec![false; n];
+        let mut remaining = n;
+        for &i in &self.always {
+            picked[i] = true;
+            remaining -= 1;
+        }
+        if let (Some(pf), true) = (&self.prefilter, remaining > 0) {
+            pf.for_each_present(bytes, |p| {
+                for &r in &self.pattern_rules[p] {
+                    if !picked[r] {
+                        picked[r] = true;
+                        remaining -= 1;
+                    }
+                }
+                remaining > 0
+            });
+        }
+        picked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &p)| p.then_some(i))
+            .collect()
+    }
+
+    fn run_rule(&self, idx: usize, bytes: &[u8], path: Option<&str>, out: &mut Vec<Match>) {
+        let rule = &self.rules.rules[idx];
+        if let Some(p) = path {
+            if rule.paths.as_ref().is_some_and(|g| !g.is_match(p)) {
+                return;
+            }
+            if rule.allowlist.allows_path(p) {
+                return;
+            }
+        } else if rule.paths.is_some() {
+            // A path-restricted rule (e.g. tfstate only) cannot apply to content of unknown path.
+            return;
+        }
+        let regex = rule.regex.regex();
+        let mut locs = regex.capture_locations();
+        let mut at = 0;
+        while at <= bytes.len() {
+            let Some(whole) = regex.captures_read_at(&mut locs, bytes, at) else {
+                break;
+            };
+            // Guarantee progress on empty matches.
+            at = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.end() + 1
+            };
+            let secret = rule
+                .regex
+                .secret_group()
+                .and_then(|g| locs.get(g))
+                .map(|(s, e)| s..e)
+                .unwrap_or(whole.start()..whole.end());
+            if secret.is_empty() {
+                continue;
+            }
+            let secret_bytes = &bytes[secret.clone()];
+            let entropy = entropy::shannon(secret_bytes);
+            if rule.entropy.is_some_and(|min| entropy < min) {
+                continue;
+            }
+            if rule.validator.is_some_and(|v| !v.check(secret_bytes)) {
+                continue;
+            }
+            let candidate = Candidate {
+                secret: secret_bytes,
+                matched: &bytes[whole.start()..whole.end()],
+                line: line_around(bytes, secret.start),
+            };
+            if rule.allowlist.allows(&candidate) || self.rules.allowlist.allows(&candidate) {
+                continue;
+            }
+            out.push(Match {
+                rule: idx,
+                span: whole.start()..whole.end(),
+                secret,
+                entropy,
+            });
+        }
+    }
+}
+
+/// One secret, one finding: when several rules catch the same or overlapping bytes (a named
+/// secret that also follows a key ID, a token that the generic rule also sees), the first rule in
+/// pack order wins. Leaves matches sorted by position.
+fn dedupe_overlaps(out: &mut Vec<Match>) {
+    if out.len() < 2 {
+        return;
+    }
+    out.sort_by_key(|m| (m.rule, m.secret.start, m.secret.end));
+    let mut kept: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    out.retain(|m| {
+        let s = &m.secret;
+        let before = kept.range(..s.end).next_back();
+        if before.is_some_and(|(_, &end)| end > s.start) {
+            return false;
+        }
+        kept.insert(s.start, s.end);
+        true
+    });
+    out.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
+}
+
+/// The line holding byte `at`, without its terminator; capped so a 50 MB line stays cheap.
+pub fn line_around(bytes: &[u8], at: usize) -> &[u8] {
+    const CAP: usize = 4096;
+    let lo_bound = at.saturating_sub(CAP);
+    let start = memchr::memrchr(b'\n', &bytes[lo_bound..at])
+        .map(|i| lo_bound + i + 1)
+        .unwrap_or(lo_bound);
+    let hi_bound = (at + CAP).min(bytes.len());
+    let end = memchr::memchr(b'\n', &bytes[at..hi_bound])
+        .map(|i| at + i)
+        .unwrap_or(hi_bound);
+    let line = &bytes[start..end];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}

@@ -1,0 +1,153 @@
+//! Offline validators a rule can name with `validate = "…"`: checks on the secret's own structure
+//! (checksums, encodings) that a regex cannot express.
+
+use super::decode::decode_base64;
+
+/// A named check on a candidate secret; `false` drops the match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validator {
+    /// An AWS access key ID whose 16 characters after the prefix are valid base32.
+    AwsKeyId,
+    /// GitHub's (and npm's) token format: `prefix_` + 30 base62 characters + the base62 CRC32 of
+    /// those 30 characters, left-padded with `0` to 6 characters.
+    Crc32Base62,
+    /// A JWT whose header decodes to a JSON object naming an `alg` other than `none`, with a
+    /// non-empty signature.
+    SignedJwt,
+    /// An OpenSSH private key (`openssh-key-v1`) whose cipher is `none`.
+    OpensshPlain,
+    /// An OpenSSH private key encrypted with a passphrase (cipher other than `none`).
+    OpensshEncrypted,
+    /// HTTP Basic credentials: base64 of `user:password` with a non-empty password.
+    BasicAuth,
+}
+
+impl Validator {
+    pub fn by_name(name: &str) -> Option<Validator> {
+        match name {
+            "aws-key-id" => Some(Validator::AwsKeyId),
+            "crc32-base62" => Some(Validator::Crc32Base62),
+            "signed-jwt" => Some(Validator::SignedJwt),
+            "openssh-plain" => Some(Validator::OpensshPlain),
+            "openssh-encrypted" => Some(Validator::OpensshEncrypted),
+            "basic-auth" => Some(Validator::BasicAuth),
+            _ => None,
+        }
+    }
+
+    pub fn check(self, secret: &[u8]) -> bool {
+        match self {
+            Validator::AwsKeyId => {
+                secret.len() == 20
+                    && secret[4..]
+                        .iter()
+                        .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(b))
+            }
+            Validator::Crc32Base62 => crc32_base62_ok(secret),
+            Validator::SignedJwt => signed_jwt(secret),
+            Validator::OpensshPlain => openssh_cipher(secret).is_some_and(|c| c == b"none"),
+            Validator::OpensshEncrypted => openssh_cipher(secret).is_some_and(|c| c != b"none"),
+            Validator::BasicAuth => decode_base64(secret).is_some_and(|d| {
+                d.iter().all(|b| (0x20..0x7f).contains(b))
+                    && d.iter()
+                        .position(|&b| b == b':')
+                        .is_some_and(|p| p > 0 && p + 1 < d.len())
+            }),
+        }
+    }
+}
+
+/// CRC-32 (IEEE 802.3, as zlib's `crc32`).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` in base62, left-padded with `0` to 6 characters (a u32 needs at most 6).
+pub fn base62_6(mut n: u32) -> [u8; 6] {
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out
+}
+
+/// The checksum of GitHub-style tokens: body after the last `_` is 30 characters of entropy and 6
+/// of checksum.
+fn crc32_base62_ok(secret: &[u8]) -> bool {
+    let Some(us) = secret.iter().rposition(|&b| b == b'_') else {
+        return false;
+    };
+    let body = &secret[us + 1..];
+    if body.len() != 36 || !body.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    base62_6(crc32(&body[..30])) == body[30..]
+}
+
+fn signed_jwt(secret: &[u8]) -> bool {
+    let mut parts = secret.split(|&b| b == b'.');
+    let (Some(header), Some(payload), Some(sig)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    if parts.next().is_some() || sig.len() < 16 || payload.is_empty() {
+        return false;
+    }
+    let Some(json) = decode_base64(header) else {
+        return false;
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&json)
+    else {
+        return false;
+    };
+    match map.get("alg") {
+        Some(serde_json::Value::String(alg)) => !alg.eq_ignore_ascii_case("none"),
+        _ => false,
+    }
+}
+
+/// The cipher name of an `openssh-key-v1` blob, given the PEM text (header line, base64 body).
+fn openssh_cipher(pem: &[u8]) -> Option<Vec<u8>> {
+    // The first 64 base64 characters of the body hold magic, cipher length and cipher name. The
+    // body may be escaped into a string (`\n` written as backslash, n).
+    let body_start = memchr::memmem::find(pem, b"KEY-----")? + 8;
+    let mut b64 = Vec::with_capacity(64);
+    let mut rest = pem[body_start..].iter();
+    while let Some(&b) = rest.next() {
+        if b == b'\\' {
+            rest.next();
+        } else if !b.is_ascii_whitespace() {
+            b64.push(b);
+            if b64.len() == 64 {
+                break;
+            }
+        }
+    }
+    let bytes = decode_base64(&b64[..b64.len() / 4 * 4])?;
+    let rest = bytes.strip_prefix(b"openssh-key-v1\0")?;
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    rest.get(4..4 + len).map(<[u8]>::to_vec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_zlib() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(&base62_6(0), b"000000");
+        assert_eq!(&base62_6(61), b"00000z");
+    }
+}

@@ -1,0 +1,70 @@
+//! keyfence: a fast git secret scanner.
+//!
+//! Data flows one way: `sources` yield blobs → `engine` finds matches → `filters` drop what the
+//! user allowed → `finding`s go to a `report` → an exit status.
+
+pub mod aws;
+pub mod baseline;
+pub mod blob;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod filters;
+pub mod finding;
+pub mod hook;
+pub mod pipeline;
+pub mod progress;
+pub mod report;
+pub mod rules;
+pub mod sources;
+pub mod terraform;
+
+use std::io::Write;
+
+/// How a run ended; maps to the process exit code 0/1/2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing found.
+    Clean,
+    /// Findings were reported.
+    Findings,
+    /// The run could not do what it was asked.
+    Error,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Clean => 0.into(),
+            ExitStatus::Findings => 1.into(),
+            ExitStatus::Error => 2.into(),
+        }
+    }
+}
+
+/// Runs one command line. Errors are printed here, once, with their chain of causes.
+pub fn run(cli: cli::Cli) -> ExitStatus {
+    match commands::dispatch(cli) {
+        Ok(status) => status,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitStatus::Clean;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "keyfence: error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            ExitStatus::Error
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,327 @@
+//! One blob through the engine: decode, match, place, filter inline allows, build findings.
+//! Every source (directory, staged index, history) goes through here, so they agree.
+//!
+//! After the plain scan, three refinements run on the matches of one blob: encoded runs (base64,
+//! percent-encoding) are decoded and scanned with the same engine, Terraform findings are named
+//! after their enclosing block, and AWS key IDs are paired with the secret keys next to them.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::aws;
+use crate::blob::{self, Content, Locator};
+use crate::engine::decode::decode_spans;
+use crate::engine::{line_around, Engine};
+use crate::filters;
+use crate::finding::{fingerprint, Finding, SourceKind};
+use crate::terraform;
+
+/// Longest match text kept on a finding; a regex spanning a block need not copy the block.
+const MATCH_CAP: usize = 512;
+/// Encodings nested deeper than this are not decoded (base64 of base64 is depth 2).
+pub const MAX_DECODE_DEPTH: usize = 2;
+/// Decoded bytes scanned per blob, at most: a file of base64 cannot cost more than this.
+pub const MAX_DECODED_BYTES: usize = 1 << 20;
+/// Bytes of the line before and after an encoded run scanned with its decoded text, so that a
+/// decoded value keeps the name it was assigned to (`aws_secret_access_key: <base64>`).
+const CONTEXT: usize = 256;
+
+/// Most findings kept from one blob where every finding is reported (`scan`, `history`). A file
+/// of a million generated keys is a dump or an attack, not a million separate leaks: past this the
+/// blob is reported as truncated (and still fails the run), so memory and report size stay
+/// bounded. Gates that keep only added lines (`protect`, ranges) scan uncapped: a cap before that
+/// filter could drop the one new key behind a thousand old ones.
+pub const MAX_FINDINGS_PER_BLOB: usize = 1000;
+
+/// What scanning one blob produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub binary: bool,
+    /// Findings dropped past the cap of [`scan_bytes_capped`].
+    pub truncated: usize,
+}
+
+/// Scans raw bytes as found on disk or in git. `path` is the display path (also used for rule
+/// `paths` and path allowlists).
+pub fn scan_bytes(engine: &Engine, raw: &[u8], path: Option<&str>, source: SourceKind) -> Outcome {
+    scan_bytes_capped(engine, raw, path, source, usize::MAX)
+}
+
+/// [`scan_bytes`], keeping the first `cap` findings and counting the rest in `truncated`.
+pub fn scan_bytes_capped(
+    engine: &Engine,
+    raw: &[u8],
+    path: Option<&str>,
+    source: SourceKind,
+    cap: usize,
+) -> Outcome {
+    scan_bytes_where(engine, raw, path, source, cap, &|_, _| true)
+}
+
+/// [`scan_bytes_capped`] counting only findings whose (first, last) line `lines` accepts: gates
+/// that report added lines only rescan a truncated blob this way, so the cap cannot hide a new
+/// key behind a thousand old ones.
+pub fn scan_bytes_where(
+    engine: &Engine,
+    raw: &[u8],
+    path: Option<&str>,
+    source: SourceKind,
+    cap: usize,
+    lines: &dyn Fn(usize, usize) -> bool,
+) -> Outcome {
+    match blob::prepare(raw) {
+        Content::Binary => Outcome {
+            binary: true,
+            ..Outcome::default()
+        },
+        Content::Text(text) => {
+            let (findings, truncated) = scan_text_where(engine, &text, path, source, cap, lines);
+            Outcome {
+                findings,
+                binary: false,
+                truncated,
+            }
+        }
+    }
+}
+
+/// A match before it becomes a finding: where it is in the blob, and its bytes (borrowed from the
+/// blob, or owned when they came out of a decoder).
+struct Hit<'a> {
+    rule: usize,
+    /// Location in the blob: the secret, or the encoded run that decoded to it.
+    at: Range<usize>,
+    secret: Cow<'a, [u8]>,
+    matched: Cow<'a, [u8]>,
+    entropy: f64,
+    decoded: Option<String>,
+}
+
+/// Scans bytes already decoded to text.
+pub fn scan_text(
+    engine: &Engine,
+    text: &[u8],
+    path: Option<&str>,
+    source: SourceKind,
+) -> Vec<Finding> {
+    scan_text_where(engine, text, path, source, usize::MAX, &|_, _| true).0
+}
+
+/// Scans text, keeping the first `cap` findings (by position) on lines that `lines` accepts and
+/// counting the rest.
+fn scan_text_where(
+    engine: &Engine,
+    text: &[u8],
+    path: Option<&str>,
+    source: SourceKind,
+    cap: usize,
+    lines: &dyn Fn(usize, usize) -> bool,
+) -> (Vec<Finding>, usize) {
+    let mut hits: Vec<Hit<'_>> = engine
+        .scan(text, path)
+        .into_iter()
+        .map(|m| Hit {
+            rule: m.rule,
+            at: m.secret.clone(),
+            secret: Cow::Borrowed(&text[m.secret.clone()]),
+            matched: Cow::Borrowed(&text[m.span.start..m.span.end.min(m.span.start + MATCH_CAP)]),
+            entropy: m.entropy,
+            decoded: None,
+        })
+        .collect();
+    let mut decoded = Vec::new();
+    let mut budget = MAX_DECODED_BYTES;
+    decoded_hits(engine, text, path, 1, None, "", &mut budget, &mut decoded);
+    // A decoded secret and a clear-text match on the same span: the same rule found it twice
+    // (keep the clear one); a lower-priority rule saw only the encoded text (keep the decoded one).
+    // Interval lookups, not every pair: a blob with many clear and many decoded hits (a hostile
+    // file, say 400k keys and 26k encoded ones) took 31 s pairwise and grew quadratically.
+    if !decoded.is_empty() {
+        let clear_by_rule = Intervals::by_rule(&hits);
+        decoded.retain(|d| {
+            !clear_by_rule
+                .get(&d.rule)
+                .is_some_and(|iv| iv.overlaps(&d.at))
+        });
+        let any_decoded = Intervals::new(decoded.iter().map(|d| d.at.clone()).collect());
+        let decoded_by_rule = Intervals::by_rule(&decoded);
+        hits.retain(|h| {
+            // Most clear hits touch no encoded run at all: one lookup decides.
+            !any_decoded.overlaps(&h.at)
+                || !decoded_by_rule
+                    .iter()
+                    .any(|(&rule, iv)| rule < h.rule && iv.overlaps(&h.at))
+        });
+    }
+    hits.extend(decoded);
+    if hits.is_empty() {
+        return (Vec::new(), 0);
+    }
+    hits.sort_by_key(|h| (h.at.start, h.at.end, h.rule));
+    hits.dedup_by(|later, first| {
+        later.at == first.at && later.rule == first.rule && later.secret == first.secret
+    });
+
+    let tf = path.is_some_and(terraform::is_terraform_path);
+    let mut locator = Locator::new(text);
+    let mut placed = Vec::with_capacity(hits.len().min(cap));
+    let mut dropped = 0;
+    for h in hits {
+        if filters::inline_allowed(line_around(text, h.at.start)) {
+            continue;
+        }
+        let start = locator.position(h.at.start);
+        let end = locator.position(h.at.end);
+        if !lines(start.line, end.line) {
+            continue;
+        }
+        if placed.len() >= cap {
+            // Counted, not built: the caller only reports how many.
+            dropped += 1;
+            continue;
+        }
+        let rule = &engine.rules()[h.rule];
+        let finding = Finding {
+            rule_id: rule.id.clone(),
+            description: rule.description.clone(),
+            severity: rule.severity,
+            file: path.map(str::to_string),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+            secret: String::from_utf8_lossy(&h.secret).into_owned(),
+            matched: String::from_utf8_lossy(&h.matched).trim().to_string(),
+            entropy: (h.entropy * 1000.0).round() / 1000.0,
+            fingerprint: fingerprint(&rule.id, &h.secret),
+            commit: None,
+            other_occurrences: 0,
+            source,
+            related: Vec::new(),
+            account_id: None,
+            key_type: None,
+            decoded: h.decoded,
+            block: tf
+                .then(|| terraform::enclosing_block(text, h.at.start))
+                .flatten(),
+        };
+        placed.push(aws::Placed {
+            span: h.at,
+            finding,
+        });
+    }
+    let pair_rule = engine
+        .rule_set()
+        .get(aws::PAIR_RULE)
+        .map(|r| (r.description.as_str(), r.severity));
+    aws::pair(text, &mut placed, pair_rule);
+    let findings = placed
+        .into_iter()
+        .map(|p| {
+            let mut f = p.finding;
+            aws::annotate(&mut f);
+            f
+        })
+        .collect();
+    (findings, dropped)
+}
+
+/// Ranges sorted by start with a running maximum of their ends: "does any range overlap this
+/// one?" in one binary search.
+struct Intervals {
+    ranges: Vec<Range<usize>>,
+    max_end: Vec<usize>,
+}
+
+impl Intervals {
+    fn new(mut ranges: Vec<Range<usize>>) -> Intervals {
+        ranges.sort_by_key(|r| r.start);
+        let mut max = 0;
+        let max_end = ranges
+            .iter()
+            .map(|r| {
+                max = max.max(r.end);
+                max
+            })
+            .collect();
+        Intervals { ranges, max_end }
+    }
+
+    fn by_rule(hits: &[Hit<'_>]) -> std::collections::HashMap<usize, Intervals> {
+        let mut groups: std::collections::HashMap<usize, Vec<Range<usize>>> = Default::default();
+        for h in hits {
+            groups.entry(h.rule).or_default().push(h.at.clone());
+        }
+        groups
+            .into_iter()
+            .map(|(rule, ranges)| (rule, Intervals::new(ranges)))
+            .collect()
+    }
+
+    /// True when some range shares a byte with `r`.
+    fn overlaps(&self, r: &Range<usize>) -> bool {
+        let before_end = self.ranges.partition_point(|x| x.start < r.end);
+        before_end > 0 && self.max_end[before_end - 1] > r.start
+    }
+}
+
+/// Decodes the encoded runs of `text` and scans each with the line around it, recursing into the
+/// decoded bytes up to [`MAX_DECODE_DEPTH`]. Hits are placed at the outermost encoded run.
+#[allow(clippy::too_many_arguments)]
+fn decoded_hits(
+    engine: &Engine,
+    text: &[u8],
+    path: Option<&str>,
+    depth: usize,
+    outer: Option<&Range<usize>>,
+    marker: &str,
+    budget: &mut usize,
+    out: &mut Vec<Hit<'static>>,
+) {
+    if depth > MAX_DECODE_DEPTH {
+        return;
+    }
+    for d in decode_spans(text, budget) {
+        let at = outer.cloned().unwrap_or_else(|| d.span.clone());
+        let mark = if marker.is_empty() {
+            d.encoding.as_str().to_string()
+        } else {
+            format!("{marker}+{}", d.encoding.as_str())
+        };
+        let lo = d.span.start.saturating_sub(CONTEXT);
+        let line_start = memchr::memrchr(b'\n', &text[lo..d.span.start]).map_or(lo, |p| lo + p + 1);
+        let hi = (d.span.end + CONTEXT).min(text.len());
+        let line_end = memchr::memchr(b'\n', &text[d.span.end..hi]).map_or(hi, |p| d.span.end + p);
+        let mut buf = Vec::with_capacity(line_end - line_start - d.span.len() + d.bytes.len());
+        buf.extend_from_slice(&text[line_start..d.span.start]);
+        let region = buf.len()..buf.len() + d.bytes.len();
+        buf.extend_from_slice(&d.bytes);
+        buf.extend_from_slice(&text[d.span.end..line_end]);
+        for m in engine.scan(&buf, path) {
+            if m.secret.start < region.start || m.secret.end > region.end {
+                continue;
+            }
+            out.push(Hit {
+                rule: m.rule,
+                at: at.clone(),
+                secret: Cow::Owned(buf[m.secret.clone()].to_vec()),
+                matched: Cow::Owned(
+                    buf[m.span.start..m.span.end.min(m.span.start + MATCH_CAP)].to_vec(),
+                ),
+                entropy: m.entropy,
+                decoded: Some(mark.clone()),
+            });
+        }
+        decoded_hits(
+            engine,
+            &d.bytes,
+            path,
+            depth + 1,
+            Some(&at),
+            &mark,
+            budget,
+            out,
+        );
+    }
+}

@@ -1,0 +1,64 @@
+//! Progress on stderr for long scans: only on a terminal, never in CI logs or hooks' output.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Counts items, bytes and findings from many threads; draws at most ~10 times a second.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    items: AtomicU64,
+    bytes: AtomicU64,
+    findings: AtomicU64,
+    noun: &'static str,
+}
+
+impl Progress {
+    /// `total_bytes` gives an ETA when known (history scans); `noun` names the items (files, blobs).
+    pub fn new(enabled: bool, noun: &'static str, total_bytes: Option<u64>) -> Progress {
+        let bar = enabled.then(|| {
+            let bar = match total_bytes {
+                Some(total) => {
+                    ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                }
+                None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+            };
+            let template = if total_bytes.is_some() {
+                "{spinner} {msg} {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
+            } else {
+                "{spinner} {msg} {bytes} ({bytes_per_sec})"
+            };
+            bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Progress {
+            bar,
+            items: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            findings: AtomicU64::new(0),
+            noun,
+        }
+    }
+
+    /// One item of `bytes` done, with `findings` found in it.
+    pub fn inc(&self, bytes: u64, findings: u64) {
+        let Some(bar) = &self.bar else { return };
+        // Own atomics, and the bar's lock only every 64 items: workers must not queue on it.
+        let items = self.items.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let found = self.findings.fetch_add(findings, Ordering::Relaxed) + findings;
+        if findings > 0 || items % 64 == 0 {
+            bar.set_position(total);
+            bar.set_message(format!("{items} {}, {found} findings,", self.noun));
+        }
+    }
+
+    /// Removes the bar before the report is printed.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! JSON: an array of findings with the field names of DESIGN.md.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::ReportOptions;
+use crate::finding::{Finding, KeyType, SourceKind};
+use crate::rules::Severity;
+
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    pub rule_id: &'a str,
+    pub description: &'a str,
+    pub severity: Severity,
+    pub file: Option<&'a str>,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub secret: String,
+    #[serde(rename = "match")]
+    pub matched: String,
+    pub entropy: f64,
+    pub fingerprint: &'a str,
+    pub commit: Option<&'a str>,
+    pub author: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub date: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub source: SourceKind,
+    /// Other (commit, path) places where the same blob appears; history scans only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_occurrences: usize,
+    /// 12-digit AWS account ID decoded from the access key ID; null when not an AWS key.
+    pub account_id: Option<String>,
+    /// "long-term" (AKIA) | "temporary" (ASIA, ABIA) | "other"; null when not an AWS key.
+    pub key_type: Option<KeyType>,
+    /// "base64", "percent", "base64+base64", …: the secret was found by decoding the span at
+    /// line/column; null when it was written in clear.
+    pub decoded: Option<&'a str>,
+    /// Enclosing Terraform block, e.g. `provider "aws" (alias prod)`; null elsewhere.
+    pub block: Option<&'a str>,
+    /// Other locations of the same credential (the key ID of an aws-credential-pair).
+    pub related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct JsonRelated<'a> {
+    pub rule_id: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub secret: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl<'a> JsonFinding<'a> {
+    pub fn new(f: &'a Finding, redact: bool) -> Self {
+        let c = f.commit.as_ref();
+        JsonFinding {
+            rule_id: &f.rule_id,
+            description: &f.description,
+            severity: f.severity,
+            file: f.file.as_deref(),
+            line: f.line,
+            column: f.column,
+            end_line: f.end_line,
+            end_column: f.end_column,
+            secret: f.shown_secret(redact),
+            matched: f.shown_match(redact),
+            entropy: f.entropy,
+            fingerprint: &f.fingerprint,
+            commit: c.map(|c| c.id.as_str()),
+            author: c.map(|c| c.author.as_str()),
+            email: c.map(|c| c.email.as_str()),
+            date: c.map(|c| c.date.as_str()),
+            message: c.map(|c| c.summary.as_str()),
+            source: f.source,
+            other_occurrences: f.other_occurrences,
+            account_id: f.account_id_str(),
+            key_type: f.key_type,
+            decoded: f.decoded.as_deref(),
+            block: f.block.as_deref(),
+            related: f
+                .related
+                .iter()
+                .map(|r| JsonRelated {
+                    rule_id: &r.rule_id,
+                    line: r.line,
+                    column: r.column,
+                    end_line: r.end_line,
+                    end_column: r.end_column,
+                    secret: if redact {
+                        crate::finding::redact(&r.secret)
+                    } else {
+                        r.secret.clone()
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+pub fn write(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    opts: &ReportOptions,
+) -> std::io::Result<()> {
+    // Streamed: one finding's view at a time, not a second copy of every finding.
+    let items = Lazy(|| findings.iter().map(|f| JsonFinding::new(f, opts.redact)));
+    serde_json::to_writer_pretty(&mut *out, &items)?;
+    writeln!(out)
+}
+
+/// Serializes as a sequence, building each item only when it is written.
+pub struct Lazy<F>(pub F);
+
+impl<F, I> Serialize for Lazy<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}

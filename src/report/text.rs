@@ -1,0 +1,136 @@
+//! Text for people: one block per finding, then what to do now for each kind of leak found.
+
+use std::io::Write;
+
+use super::ReportOptions;
+use crate::finding::Finding;
+use crate::rules::{RuleSet, Severity};
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+        };
+        self.wrap(code, s.as_str())
+    }
+}
+
+pub fn write(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    rules: &RuleSet,
+    opts: &ReportOptions,
+) -> std::io::Result<()> {
+    let p = Paint { on: opts.color };
+    for f in findings {
+        let place = match &f.file {
+            Some(file) => format!("{file}:{}:{}", f.line, f.column),
+            None => format!("commit message:{}:{}", f.line, f.column),
+        };
+        writeln!(
+            out,
+            "{}  {}  {}  {}",
+            p.wrap("1", &place),
+            p.severity(f.severity),
+            p.wrap("35", &f.rule_id),
+            f.shown_secret(opts.redact)
+        )?;
+        writeln!(out, "    {}", f.description)?;
+        if let Some(d) = details(f) {
+            writeln!(out, "    {d}")?;
+        }
+        for r in &f.related {
+            let secret = if opts.redact {
+                crate::finding::redact(&r.secret)
+            } else {
+                r.secret.clone()
+            };
+            writeln!(
+                out,
+                "    paired with {} {secret} at line {}:{}",
+                r.rule_id, r.line, r.column
+            )?;
+        }
+        if let Some(c) = &f.commit {
+            let short = &c.id[..c.id.len().min(12)];
+            writeln!(
+                out,
+                "    commit {short}  {} <{}>  {}  {}",
+                c.author, c.email, c.date, c.summary
+            )?;
+        }
+        if f.other_occurrences > 0 {
+            writeln!(
+                out,
+                "    also in {} other commit/path place(s)",
+                f.other_occurrences
+            )?;
+        }
+    }
+    // Remediation once per rule, after the list: the list stays scannable.
+    let mut seen: Vec<&str> = Vec::new();
+    for f in findings {
+        if seen.contains(&f.rule_id.as_str()) {
+            continue;
+        }
+        seen.push(&f.rule_id);
+        if let Some(text) = rules.get(&f.rule_id).and_then(|r| r.remediation.as_deref()) {
+            writeln!(out)?;
+            writeln!(out, "{} {}", p.wrap("1", "What to do now —"), f.rule_id)?;
+            for line in text.trim().lines() {
+                writeln!(out, "  {}", line.trim_end())?;
+            }
+        }
+    }
+    if findings.iter().any(|f| {
+        f.block.is_some()
+            || f.file
+                .as_deref()
+                .is_some_and(crate::terraform::is_state_path)
+    }) {
+        writeln!(out)?;
+        writeln!(out, "{} Terraform", p.wrap("1", "What to do now —"))?;
+        for line in crate::terraform::REMEDIATION.lines() {
+            writeln!(out, "  {}", line.trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+/// The extra facts of a finding on one line: AWS account and key type, encoding, Terraform block.
+pub fn details(f: &Finding) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(acct) = f.account_id_str() {
+        parts.push(format!("AWS account {acct}"));
+    }
+    if let Some(k) = f.key_type {
+        parts.push(match k {
+            crate::aws::KeyType::LongTerm => {
+                "long-term key (AKIA): valid until deleted".to_string()
+            }
+            crate::aws::KeyType::Temporary => "temporary key (STS): expires on its own".to_string(),
+            crate::aws::KeyType::Other => "key type: other".to_string(),
+        });
+    }
+    if let Some(b) = &f.block {
+        parts.push(format!("in {b}"));
+    }
+    if let Some(d) = &f.decoded {
+        parts.push(format!("decoded from {d}"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}

@@ -1,0 +1,118 @@
+//! The serde form of rule packs and config files, exactly as written in TOML. Kept apart from the
+//! compiled [`super::Rule`] so that merging (override by id) happens on plain data.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One TOML file: a shipped rule pack, an extra pack, or a user's `.keyfence.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// Config only: `false` starts from an empty rule set instead of the shipped packs.
+    pub extend_default: Option<bool>,
+    /// Config only: ids of rules to switch off.
+    #[serde(default)]
+    pub disabled_rules: Vec<Spanned<String>>,
+    /// Config only: extra rule packs to load, relative to the config file.
+    #[serde(default)]
+    pub packs: Vec<String>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleSpec>>,
+    pub allowlist: Option<Spanned<AllowlistSpec>>,
+}
+
+/// A rule as written. Every field but `id` is optional so that a config can override one field of
+/// a shipped rule; a new rule must give at least `regex` and `description`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub description: Option<String>,
+    pub regex: Option<Spanned<String>>,
+    pub keywords: Option<Vec<String>>,
+    pub entropy: Option<f64>,
+    pub paths: Option<Vec<String>>,
+    pub severity: Option<Severity>,
+    pub remediation: Option<String>,
+    pub examples: Option<Vec<String>>,
+    pub negative_examples: Option<Vec<String>>,
+    /// Path under which examples are checked, for rules restricted by `paths`.
+    pub example_path: Option<String>,
+    pub allowlist: Option<AllowlistSpec>,
+    /// Optional offline validator applied to the secret (e.g. a checksum), by name.
+    pub validate: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+/// Things that are not secrets even though a regex matched them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowlistSpec {
+    pub description: Option<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    /// What `regexes` are matched against.
+    #[serde(default)]
+    pub regex_target: RegexTarget,
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    #[serde(default)]
+    pub commits: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegexTarget {
+    #[default]
+    Secret,
+    Match,
+    Line,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl RuleSpec {
+    /// Overlays the fields `other` sets onto `self` (a config overriding a shipped rule).
+    pub fn merge(&mut self, other: RuleSpec) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(
+            description,
+            regex,
+            keywords,
+            entropy,
+            paths,
+            severity,
+            remediation,
+            examples,
+            negative_examples,
+            example_path,
+            allowlist,
+            validate,
+            enabled
+        );
+    }
+}

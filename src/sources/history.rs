@@ -1,0 +1,317 @@
+//! Commits and the blobs they introduce, for history audits and range gates.
+//!
+//! A commit *introduces* a blob at a path when the path's content differs from every parent:
+//! for a root (or shallow-boundary) commit that is every file; for a merge it is only what
+//! differs from all parents, so content that appears only in a conflict resolution is seen,
+//! while what a merge merely brings in from one side is attributed to that side's commit.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::{bail, Context};
+use git2::{Oid, Repository, Sort, Tree};
+
+use super::git::commit_of;
+
+/// A path whose content a commit introduces.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub path: String,
+    pub blob: Oid,
+    /// The blob at this path in each parent (`None`: absent there). A root commit has one `None`.
+    pub olds: Vec<Option<Oid>>,
+}
+
+/// Which commits to walk: tips to start from and tips whose ancestry is excluded.
+#[derive(Debug, Default, Clone)]
+pub struct RevSet {
+    pub include: Vec<Oid>,
+    pub exclude: Vec<Oid>,
+}
+
+impl RevSet {
+    /// Revisions as git understands them: `REV`, `^REV`, `A..B`, `A...B`.
+    pub fn parse(repo: &Repository, revs: &[String]) -> anyhow::Result<RevSet> {
+        let mut set = RevSet::default();
+        for rev in revs {
+            if let Some(x) = rev.strip_prefix('^') {
+                set.exclude.push(commit_of(repo, x)?);
+            } else if let Some((a, b)) = rev.split_once("...") {
+                let a = commit_of(repo, if a.is_empty() { "HEAD" } else { a })?;
+                let b = commit_of(repo, if b.is_empty() { "HEAD" } else { b })?;
+                set.include.extend([a, b]);
+                if let Ok(base) = repo.merge_base(a, b) {
+                    set.exclude.push(base);
+                }
+            } else if let Some((a, b)) = rev.split_once("..") {
+                let a = commit_of(repo, if a.is_empty() { "HEAD" } else { a })?;
+                let b = commit_of(repo, if b.is_empty() { "HEAD" } else { b })?;
+                set.exclude.push(a);
+                set.include.push(b);
+            } else {
+                set.include.push(commit_of(repo, rev)?);
+            }
+        }
+        Ok(set)
+    }
+
+    /// Every ref (branches, tags, remotes, notes, stash) and HEAD, peeled to commits.
+    pub fn all_refs(repo: &Repository) -> anyhow::Result<RevSet> {
+        Ok(RevSet {
+            include: ref_tips(repo, |_| true)?,
+            exclude: Vec::new(),
+        })
+    }
+
+    /// Tags only.
+    pub fn tags(repo: &Repository) -> anyhow::Result<RevSet> {
+        Ok(RevSet {
+            include: ref_tips(repo, |name| name.starts_with("refs/tags/"))?,
+            exclude: Vec::new(),
+        })
+    }
+}
+
+/// The commits that refs selected by `keep` point at (HEAD included when `keep` takes all).
+pub fn ref_tips(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Vec<Oid>> {
+    let mut tips = Vec::new();
+    for r in repo.references().context("cannot list refs")? {
+        let r = r?;
+        let Some(name) = r.name() else { continue };
+        if !keep(name) {
+            continue;
+        }
+        match r.peel_to_commit() {
+            Ok(c) => tips.push(c.id()),
+            // A direct ref (or a tag) to an object that is not there is a broken repository
+            // (a lost packfile, say): skipping it would report "clean" over unscanned history.
+            // A symbolic ref to nothing or a tag of a tree or blob holds no commit; skip those.
+            Err(e)
+                if e.code() == git2::ErrorCode::NotFound
+                    && r.kind() == Some(git2::ReferenceType::Direct) =>
+            {
+                bail!("{name} points at an object missing from the repository: {e}");
+            }
+            Err(_) => {}
+        }
+    }
+    if keep("HEAD") {
+        if let Ok(c) = repo.head().and_then(|h| h.peel_to_commit()) {
+            tips.push(c.id());
+        }
+    }
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
+}
+
+/// The commits of `set`, parents before children (oldest first), optionally only those
+/// committed at or after `since` (unix seconds).
+pub fn walk(repo: &Repository, set: &RevSet, since: Option<i64>) -> anyhow::Result<Vec<Oid>> {
+    if set.include.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+    for &oid in &set.include {
+        walk.push(oid)
+            .with_context(|| format!("cannot walk from {oid}"))?;
+    }
+    for &oid in &set.exclude {
+        walk.hide(oid)
+            .with_context(|| format!("cannot exclude {oid}"))?;
+    }
+    let mut out = Vec::new();
+    for oid in walk {
+        let oid = oid.context("cannot walk the commit graph (is the repository complete?)")?;
+        if let Some(since) = since {
+            let c = repo.find_commit(oid)?;
+            if c.time().seconds() < since {
+                continue;
+            }
+        }
+        out.push(oid);
+    }
+    Ok(out)
+}
+
+/// What `commit` introduces (see the module docs). Shallow-boundary commits count as roots.
+pub fn introduced(
+    repo: &Repository,
+    commit: Oid,
+    shallow: &HashSet<Oid>,
+) -> anyhow::Result<Vec<Change>> {
+    let c = repo
+        .find_commit(commit)
+        .with_context(|| format!("commit {commit} is missing"))?;
+    let tree = c
+        .tree()
+        .with_context(|| format!("tree of {commit} is missing"))?;
+    let parents: Vec<Tree<'_>> = if shallow.contains(&commit) {
+        Vec::new()
+    } else {
+        c.parents()
+            .map(|p| p.tree())
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("a parent of {commit} is missing"))?
+    };
+    if parents.is_empty() {
+        let mut out = Vec::new();
+        for (path, blob) in tree_changes(repo, None, &tree)? {
+            out.push(Change {
+                path,
+                blob: blob.0,
+                olds: vec![None],
+            });
+        }
+        return Ok(out);
+    }
+    let mut by_path: HashMap<String, Change> = HashMap::new();
+    for (i, parent) in parents.iter().enumerate() {
+        let changes = tree_changes(repo, Some(parent), &tree)?;
+        if i == 0 {
+            by_path = changes
+                .into_iter()
+                .map(|(path, (blob, old))| {
+                    let change = Change {
+                        path: path.clone(),
+                        blob,
+                        olds: vec![old],
+                    };
+                    (path, change)
+                })
+                .collect();
+        } else {
+            let mut changes: HashMap<String, (Oid, Option<Oid>)> = changes.into_iter().collect();
+            by_path.retain(|path, change| match changes.remove(path) {
+                Some((_, old)) => {
+                    change.olds.push(old);
+                    true
+                }
+                None => false,
+            });
+        }
+        if by_path.is_empty() {
+            break;
+        }
+    }
+    let mut out: Vec<Change> = by_path.into_values().collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// A path with its new blob and its old blob, if any.
+type TreeChange = (String, (Oid, Option<Oid>));
+
+/// Regular files that differ in `new` from `old`. Subtrees with the same id on both sides are
+/// skipped without being read, so a commit costs what it changes, not the size of its tree.
+fn tree_changes(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+) -> anyhow::Result<Vec<TreeChange>> {
+    let mut out = Vec::new();
+    let mut prefix = Vec::new();
+    diff_trees(repo, old, new, &mut prefix, &mut out)?;
+    Ok(out)
+}
+
+const MODE_TREE: i32 = 0o040000;
+
+fn is_file(mode: i32) -> bool {
+    mode == 0o100644 || mode == 0o100755
+}
+
+/// git's tree-entry order: names compared bytewise, a directory's name as if followed by `/`.
+fn git_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    a[..n].cmp(&b[..n]).then_with(|| {
+        let end = |name: &[u8], dir: bool| match name.get(n) {
+            Some(&c) => c,
+            None if dir => b'/',
+            None => 0,
+        };
+        end(a, a_dir).cmp(&end(b, b_dir))
+    })
+}
+
+fn diff_trees(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: &Tree<'_>,
+    prefix: &mut Vec<u8>,
+    out: &mut Vec<TreeChange>,
+) -> anyhow::Result<()> {
+    // Both trees are stored sorted in git's order: walk them together instead of looking every
+    // name up (a lookup by name allocates and searches; a merge is one pass).
+    let mut olds = old.map(|t| t.iter()).into_iter().flatten().peekable();
+    for entry in new.iter() {
+        let mode = entry.filemode();
+        let name = entry.name_bytes();
+        let mut before = None;
+        while let Some(o) = olds.peek() {
+            match git_order(
+                o.name_bytes(),
+                o.filemode() == MODE_TREE,
+                name,
+                mode == MODE_TREE,
+            ) {
+                std::cmp::Ordering::Less => {
+                    olds.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    before = Some((o.id(), o.filemode()));
+                    olds.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        if before.is_some_and(|(id, m)| id == entry.id() && m == mode) {
+            continue;
+        }
+        let len = prefix.len();
+        prefix.extend_from_slice(name);
+        if mode == MODE_TREE {
+            let sub = repo
+                .find_tree(entry.id())
+                .with_context(|| format!("tree {} is missing", entry.id()))?;
+            let old_sub = match before {
+                Some((id, MODE_TREE)) => Some(
+                    repo.find_tree(id)
+                        .with_context(|| format!("tree {id} is missing"))?,
+                ),
+                _ => None,
+            };
+            prefix.push(b'/');
+            diff_trees(repo, old_sub.as_ref(), &sub, prefix, out)?;
+        } else if is_file(mode) {
+            let old_blob = before.filter(|&(_, m)| is_file(m)).map(|(id, _)| id);
+            if old_blob != Some(entry.id()) {
+                out.push((
+                    String::from_utf8_lossy(prefix).into_owned(),
+                    (entry.id(), old_blob),
+                ));
+            }
+        }
+        prefix.truncate(len);
+    }
+    Ok(())
+}
+
+/// Refuses a range scan that would reach past a shallow clone's boundary, where added lines
+/// cannot be told from old ones.
+pub fn check_not_shallow(commits: &[Oid], shallow: &HashSet<Oid>) -> anyhow::Result<()> {
+    if let Some(c) = commits.iter().find(|c| shallow.contains(c)) {
+        bail!(
+            "shallow clone: the parents of commit {} are not here, so the lines it adds cannot be \
+             told apart; fetch more history (e.g. `git fetch --deepen=100`, or fetch-depth: 0 in CI)",
+            short(*c)
+        );
+    }
+    Ok(())
+}
+
+pub fn short(oid: Oid) -> String {
+    let s = oid.to_string();
+    s[..12].to_string()
+}

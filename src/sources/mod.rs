@@ -1,0 +1,7 @@
+//! Sources decide what is scanned and hand bytes to a visitor; they never see rules.
+
+pub mod dir;
+pub mod git;
+pub mod history;
+pub mod packorder;
+pub mod staged;
