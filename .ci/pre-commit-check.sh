@@ -7,6 +7,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 command -v pre-commit >/dev/null || python3 -m pip install --quiet pre-commit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# try-repo builds the hook in a fresh store each time; a shared target dir builds keyfence once.
+export CARGO_TARGET_DIR="$work/target"
 cd "$work"
 git init -q demo && cd demo
 git config user.email ci@example.com && git config user.name ci
