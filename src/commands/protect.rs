@@ -22,8 +22,10 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
             "a bare repository has no index to protect; use `keyfence hook pre-receive` on servers"
         );
     }
+    // git works out the staged changes while the rules compile.
+    let pending = staged::start(&repo);
     let plan = Plan::build(&args.common, &root_dir(&repo))?;
-    let changes = staged::changes(&repo)?;
+    let changes = pending.finish(&repo)?;
     let odb = repo.odb()?;
     let mut findings = Vec::new();
     let (mut files, mut bytes, mut binary) = (0u64, 0u64, 0u64);

@@ -18,7 +18,8 @@ pub struct StagedChange {
     pub old: Option<Oid>,
 }
 
-/// What the index changes relative to HEAD (an unborn branch compares with the empty tree).
+/// What the index changes relative to HEAD (an unborn branch compares with the empty tree),
+/// being worked out in the background while the caller builds its engine.
 /// Deleted files, submodules, symlinks and unmerged (conflicted) entries are left out.
 ///
 /// Asks git itself first: `git diff --cached` uses the index's cache-tree to skip unchanged
@@ -26,39 +27,50 @@ pub struct StagedChange {
 /// libgit2 reads and hashes the whole index and walks every entry. It also honours
 /// `GIT_INDEX_FILE`, which `git commit -a` and `git commit <paths>` set for their hooks. When git
 /// cannot be run, libgit2 gives the same answer, more slowly.
-pub fn changes(repo: &Repository) -> anyhow::Result<Vec<StagedChange>> {
-    if let Some(found) = changes_from_git_cli(repo) {
-        return Ok(found);
-    }
-    changes_from_libgit2(repo)
+pub struct PendingChanges {
+    git: Option<std::process::Child>,
 }
 
-/// `git diff --cached --raw -z` run in the repository; `None` if git is missing or fails.
-fn changes_from_git_cli(repo: &Repository) -> Option<Vec<StagedChange>> {
-    let dir = repo.workdir()?;
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "core.quotePath=false",
-            "diff",
-            "--cached",
-            "--raw",
-            "-z",
-            "--no-abbrev",
-            "--no-ext-diff",
-            "--no-color",
-            "--find-renames",
-            "--ignore-submodules=all",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
+/// Starts `git diff --cached --raw -z` in the repository's work tree; see [`PendingChanges`].
+pub fn start(repo: &Repository) -> PendingChanges {
+    let git = repo.workdir().and_then(|dir| {
+        std::process::Command::new("git")
+            .current_dir(dir)
+            .args([
+                "-c",
+                "core.quotePath=false",
+                "diff",
+                "--cached",
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                "--no-ext-diff",
+                "--no-color",
+                "--find-renames",
+                "--ignore-submodules=all",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()
+    });
+    PendingChanges { git }
+}
+
+impl PendingChanges {
+    /// The staged changes: git's answer when it gave one, libgit2's otherwise.
+    pub fn finish(self, repo: &Repository) -> anyhow::Result<Vec<StagedChange>> {
+        let from_git = self
+            .git
+            .and_then(|child| child.wait_with_output().ok())
+            .filter(|out| out.status.success())
+            .and_then(|out| parse_raw_diff(&out.stdout));
+        match from_git {
+            Some(found) => Ok(found),
+            None => changes_from_libgit2(repo),
+        }
     }
-    parse_raw_diff(&out.stdout)
 }
 
 /// Parses `--raw -z` records: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0`,
