@@ -5,8 +5,9 @@
 //! out the SIMD "packed" searcher and walks every byte through a state machine), the blob is
 //! lowercased into a reused buffer and searched case-sensitively with Teddy where the keyword set
 //! allows it, else with a DFA. That search is leftmost and non-overlapping, so a keyword hidden
-//! under an overlapping match of another keyword (`"secret"` under `secret`) is checked right there
-//! in a small window: every occurrence is either reported or overlaps a reported match.
+//! under an overlapping match of another keyword (`"secret"` under `secret`) is checked right there,
+//! at the few offsets where it could sit (precomputed per keyword pair): every occurrence is
+//! either reported or overlaps a reported match.
 
 use std::cell::RefCell;
 
@@ -16,16 +17,23 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 /// Searches a lowercased haystack for lowercase keywords.
 #[derive(Debug)]
 enum Finder {
-    Packed(packed::Searcher),
+    /// SIMD (Teddy) searchers over groups of keywords, each group small enough for Teddy; each
+    /// group's pattern ids map back to keyword indices. A few SIMD passes beat one DFA pass,
+    /// which walks every byte through a state table.
+    Packed(Vec<(packed::Searcher, Vec<usize>)>),
     Automaton(AhoCorasick),
 }
+
+/// Keywords per Teddy group: few enough that Teddy's buckets stay selective.
+const GROUP: usize = 48;
 
 #[derive(Debug)]
 pub struct Prefilter {
     finder: Finder,
     patterns: Vec<Vec<u8>>,
-    /// For each pattern, the other patterns that can overlap one of its occurrences.
-    overlaps: Vec<Vec<usize>>,
+    /// For each pattern `p`, the other patterns `q` that can overlap an occurrence of `p`, with
+    /// each offset (from the start of `p`'s occurrence) where `q` could then start.
+    overlaps: Vec<Vec<(usize, isize)>>,
 }
 
 thread_local! {
@@ -42,13 +50,23 @@ impl Prefilter {
             .iter()
             .map(|k| k.as_bytes().to_ascii_lowercase())
             .collect();
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostFirst)
-            .builder()
-            .extend(&patterns)
-            .build();
+        // Group long keywords with long ones: Teddy fingerprints as many leading bytes as its
+        // shortest pattern has (up to 3), so a two-byte keyword would blur the whole group.
+        let mut order: Vec<usize> = (0..patterns.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(patterns[i].len()));
+        let packed: Option<Vec<(packed::Searcher, Vec<usize>)>> = order
+            .chunks(GROUP)
+            .map(|ids| {
+                let searcher = packed::Config::new()
+                    .match_kind(packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(ids.iter().map(|&i| &patterns[i]))
+                    .build()?;
+                Some((searcher, ids.to_vec()))
+            })
+            .collect();
         let finder = match packed {
-            Some(s) => Finder::Packed(s),
+            Some(groups) => Finder::Packed(groups),
             None => Finder::Automaton(
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostFirst)
@@ -60,7 +78,8 @@ impl Prefilter {
         let overlaps = (0..patterns.len())
             .map(|p| {
                 (0..patterns.len())
-                    .filter(|&q| q != p && can_overlap(&patterns[p], &patterns[q]))
+                    .filter(|&q| q != p)
+                    .flat_map(|q| overlap_offsets(&patterns[p], &patterns[q]).map(move |d| (q, d)))
                     .collect()
             })
             .collect();
@@ -80,21 +99,22 @@ impl Prefilter {
             lower.extend(text.iter().map(u8::to_ascii_lowercase));
             let hay: &[u8] = &lower;
             let mut seen = vec![false; self.patterns.len()];
-            let mut visit = |p: usize, start: usize, end: usize| -> bool {
+            let mut visit = |p: usize, start: usize| -> bool {
                 if !seen[p] {
                     seen[p] = true;
                     if !found(p) {
                         return false;
                     }
                 }
-                for &q in &self.overlaps[p] {
+                for &(q, d) in &self.overlaps[p] {
                     if seen[q] {
                         continue;
                     }
                     let pat = &self.patterns[q];
-                    let lo = (start + 1).saturating_sub(pat.len());
-                    let hi = (end + pat.len() - 1).min(hay.len());
-                    if memchr::memmem::find(&hay[lo..hi], pat).is_some() {
+                    let Some(at) = start.checked_add_signed(d) else {
+                        continue;
+                    };
+                    if hay.get(at..at + pat.len()) == Some(pat.as_slice()) {
                         seen[q] = true;
                         if !found(q) {
                             return false;
@@ -104,16 +124,18 @@ impl Prefilter {
                 true
             };
             match &self.finder {
-                Finder::Packed(s) => {
-                    for m in s.find_iter(hay) {
-                        if !visit(m.pattern().as_usize(), m.start(), m.end()) {
-                            break;
+                Finder::Packed(groups) => {
+                    'groups: for (searcher, ids) in groups {
+                        for m in searcher.find_iter(hay) {
+                            if !visit(ids[m.pattern().as_usize()], m.start()) {
+                                break 'groups;
+                            }
                         }
                     }
                 }
                 Finder::Automaton(ac) => {
                     for m in ac.find_iter(hay) {
-                        if !visit(m.pattern().as_usize(), m.start(), m.end()) {
+                        if !visit(m.pattern().as_usize(), m.start()) {
                             break;
                         }
                     }
@@ -127,15 +149,15 @@ impl Prefilter {
     }
 }
 
-/// True when an occurrence of `a` and one of `b` can share bytes in some text: one contains the
-/// other, or a suffix of one is a prefix of the other.
-fn can_overlap(a: &[u8], b: &[u8]) -> bool {
-    let contains = |x: &[u8], y: &[u8]| memchr::memmem::find(x, y).is_some();
-    if contains(a, b) || contains(b, a) {
-        return true;
-    }
-    let fix = |x: &[u8], y: &[u8]| (1..x.len().min(y.len())).any(|k| x[x.len() - k..] == y[..k]);
-    fix(a, b) || fix(b, a)
+/// The offsets `d` (relative to the start of an occurrence of `a`) at which an occurrence of
+/// `b` would share at least one byte with it and agree with `a` on every shared byte.
+fn overlap_offsets<'a>(a: &'a [u8], b: &'a [u8]) -> impl Iterator<Item = isize> + 'a {
+    let (la, lb) = (a.len() as isize, b.len() as isize);
+    (1 - lb..la).filter(move |&d| {
+        let lo = d.max(0);
+        let hi = (d + lb).min(la);
+        (lo..hi).all(|i| a[i as usize] == b[(i - d) as usize])
+    })
 }
 
 #[cfg(test)]
@@ -166,6 +188,37 @@ mod tests {
             present(&["token", "session"], "nothing here"),
             Vec::<usize>::new()
         );
+    }
+
+    #[test]
+    fn overlap_offsets_are_where_the_patterns_agree() {
+        let offs =
+            |a: &str, b: &str| overlap_offsets(a.as_bytes(), b.as_bytes()).collect::<Vec<_>>();
+        assert_eq!(offs("secret", "\"secret\""), vec![-1]);
+        assert_eq!(offs("akia", "abia"), vec![-3, 3]);
+        assert_eq!(offs("aa", "a"), vec![0, 1]);
+        assert!(offs("token", "xyz").is_empty());
+    }
+
+    #[test]
+    fn agrees_with_a_naive_search_on_pseudorandom_text() {
+        let kws = ["ab", "aba", "bab", "abba", "b\"a", "key", "ey_", "y_i"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let text: Vec<u8> = (0..24)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    b"abBkey_i\""[(state % 9) as usize]
+                })
+                .collect();
+            let lower = text.to_ascii_lowercase();
+            let want: Vec<usize> = (0..kws.len())
+                .filter(|&i| lower.windows(kws[i].len()).any(|w| w == kws[i].as_bytes()))
+                .collect();
+            assert_eq!(present(&kws, std::str::from_utf8(&text).unwrap()), want);
+        }
     }
 
     #[test]
