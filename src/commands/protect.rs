@@ -26,6 +26,10 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
     let pending = staged::start(&repo);
     let plan = Plan::build(&args.common, &root_dir(&repo))?;
     let changes = pending.finish(&repo)?;
+    // From here on only blobs are read. libgit2's blob diff looks up diff attributes, which loads
+    // (and checksums) the whole index: 50 ms in a 50,000-file repository. Line numbers do not
+    // depend on attributes (diffs are forced to text), so give it an empty in-memory index.
+    repo.set_index(&mut git2::Index::new()?)?;
     let odb = repo.odb()?;
     let mut findings = Vec::new();
     let (mut files, mut bytes, mut binary) = (0u64, 0u64, 0u64);
