@@ -148,11 +148,26 @@ fn progress(plan: &Plan, len: usize, what: &str) -> Option<ProgressBar> {
     }
     let bar = ProgressBar::new(len as u64);
     let style = ProgressStyle::with_template(&format!(
-        "{{spinner}} {what} {{pos}}/{{len}} [{{bar:30}}] {{elapsed}}"
+        "{{spinner}} {what} {{pos}}/{{len}} [{{bar:30}}] {{msg}}{{elapsed}}, ETA {{eta}}"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
+}
+
+/// One more item on the bar, with bytes read and findings so far in its message (refreshed every
+/// 64 items or on a finding: workers must not queue on the bar's lock).
+fn tick(bar: &Option<ProgressBar>, stats: &Stats, findings: &AtomicU64, found: usize) {
+    let Some(b) = bar else { return };
+    let total = findings.fetch_add(found as u64, Ordering::Relaxed) + found as u64;
+    b.inc(1);
+    if found > 0 || b.position() % 64 == 0 {
+        b.set_message(format!(
+            "{}, {} ",
+            human_bytes(stats.bytes.load(Ordering::Relaxed)),
+            plural(total, "finding")
+        ));
+    }
 }
 
 fn open(repo: &Result<Repository, git2::Error>) -> anyhow::Result<&Repository> {
@@ -277,64 +292,67 @@ pub fn scan_history(
     drop(order);
 
     let bar = progress(plan, blobs.len(), "blobs");
+    let found_count = AtomicU64::new(0);
+    let scan_blob =
+        |repo: &Repository, blob: Oid, occ: &[(u32, u32)]| -> anyhow::Result<Vec<Pending>> {
+            let live: Vec<(u32, u32)> = occ
+                .iter()
+                .copied()
+                .filter(|&(_, p)| !plan.engine.path_allowed(&paths[p as usize]))
+                .collect();
+            let Some(&(_, first_path)) = live.first() else {
+                return Ok(Vec::new());
+            };
+            let path = paths[first_path as usize].as_str();
+            let Some(content) = read_blob(plan, &stats, repo, blob, path)? else {
+                return Ok(Vec::new());
+            };
+            // Every finding is reported here, so the per-blob cap is safe.
+            let out = pipeline::scan_bytes_capped(
+                &plan.engine,
+                content.content(),
+                Some(path),
+                SourceKind::History,
+                pipeline::MAX_FINDINGS_PER_BLOB,
+            );
+            if out.binary {
+                stats.binary.fetch_add(1, Ordering::Relaxed);
+            }
+            if out.truncated > 0 {
+                stats.truncated.fetch_add(1, Ordering::Relaxed);
+            }
+            if out.findings.is_empty() {
+                return Ok(Vec::new());
+            }
+            // One finding per path the blob appeared at; the oldest commit there.
+            let mut order: Vec<u32> = Vec::new();
+            let mut counts: HashMap<u32, (u32, usize)> = HashMap::new();
+            for &(c, p) in &live {
+                counts.entry(p).and_modify(|e| e.1 += 1).or_insert_with(|| {
+                    order.push(p);
+                    (c, 1)
+                });
+            }
+            let mut res = Vec::new();
+            for p in order {
+                let (commit, n) = counts[&p];
+                for f in &out.findings {
+                    let mut f = f.clone();
+                    f.file = Some(paths[p as usize].clone());
+                    f.other_occurrences = n - 1;
+                    res.push((f, commit));
+                }
+            }
+            Ok(res)
+        };
     let found = pool.install(|| {
         blobs
             .par_iter()
             .map_init(
                 || opener.open(),
                 |repo, (blob, occ)| -> anyhow::Result<Vec<Pending>> {
-                    let repo = open(repo)?;
-                    if let Some(b) = &bar {
-                        b.inc(1);
-                    }
-                    let live: Vec<(u32, u32)> = occ
-                        .iter()
-                        .copied()
-                        .filter(|&(_, p)| !plan.engine.path_allowed(&paths[p as usize]))
-                        .collect();
-                    let Some(&(_, first_path)) = live.first() else {
-                        return Ok(Vec::new());
-                    };
-                    let path = paths[first_path as usize].as_str();
-                    let Some(content) = read_blob(plan, &stats, repo, *blob, path)? else {
-                        return Ok(Vec::new());
-                    };
-                    // Every finding is reported here, so the per-blob cap is safe.
-                    let out = pipeline::scan_bytes_capped(
-                        &plan.engine,
-                        content.content(),
-                        Some(path),
-                        SourceKind::History,
-                        pipeline::MAX_FINDINGS_PER_BLOB,
-                    );
-                    if out.binary {
-                        stats.binary.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if out.truncated > 0 {
-                        stats.truncated.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if out.findings.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    // One finding per path the blob appeared at; the oldest commit there.
-                    let mut order: Vec<u32> = Vec::new();
-                    let mut counts: HashMap<u32, (u32, usize)> = HashMap::new();
-                    for &(c, p) in &live {
-                        counts.entry(p).and_modify(|e| e.1 += 1).or_insert_with(|| {
-                            order.push(p);
-                            (c, 1)
-                        });
-                    }
-                    let mut res = Vec::new();
-                    for p in order {
-                        let (commit, n) = counts[&p];
-                        for f in &out.findings {
-                            let mut f = f.clone();
-                            f.file = Some(paths[p as usize].clone());
-                            f.other_occurrences = n - 1;
-                            res.push((f, commit));
-                        }
-                    }
+                    let res = scan_blob(open(repo)?, *blob, occ)?;
+                    tick(&bar, &stats, &found_count, res.len());
                     Ok(res)
                 },
             )
