@@ -3,8 +3,8 @@
 //!
 //! Keywords match ASCII case-insensitively. Rather than a case-insensitive automaton (which rules
 //! out the SIMD "packed" searcher and walks every byte through a state machine), the blob is
-//! lowercased into a reused buffer and searched case-sensitively with Teddy where the keyword set
-//! allows it, else with a DFA. That search is leftmost and non-overlapping, so a keyword hidden
+//! lowercased into a reused buffer and searched case-sensitively with Teddy, one pass per group of
+//! keywords (a DFA when Teddy is unavailable). That search is leftmost and non-overlapping, so a keyword hidden
 //! under an overlapping match of another keyword (`"secret"` under `secret`) is checked right there,
 //! at the few offsets where it could sit (precomputed per keyword pair): every occurrence is
 //! either reported or overlaps a reported match.
@@ -51,7 +51,7 @@ impl Prefilter {
             .map(|k| k.as_bytes().to_ascii_lowercase())
             .collect();
         // Group long keywords with long ones: Teddy fingerprints as many leading bytes as its
-        // shortest pattern has (up to 3), so a two-byte keyword would blur the whole group.
+        // shortest pattern has (up to 4), so a two-byte keyword would blur the whole group.
         let mut order: Vec<usize> = (0..patterns.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(patterns[i].len()));
         let packed: Option<Vec<(packed::Searcher, Vec<usize>)>> = order

@@ -28,8 +28,8 @@ const OBJECT_CACHE_BYTES: usize = 48 << 20;
 
 /// Caps libgit2's object cache; see [`OBJECT_CACHE_BYTES`].
 fn limit_object_cache(bytes: usize) {
-    // SAFETY: GIT_OPT_SET_CACHE_MAX_SIZE takes one ssize_t; libgit2 is initialised by git2
-    // before any repository is opened, and this runs before the first open.
+    // SAFETY: GIT_OPT_SET_CACHE_MAX_SIZE takes one ssize_t. The caller has already made a
+    // `git2::opts` call, which initialises libgit2, and no repository is open yet.
     unsafe {
         libgit2_sys::git_libgit2_opts(
             libgit2_sys::GIT_OPT_SET_CACHE_MAX_SIZE as std::ffi::c_int,
