@@ -1,13 +1,13 @@
-//! The keyword prefilter: one pass over a blob that says which keywords occur, so that only the
-//! rules owning them run their regex.
+//! The keyword prefilter: says which keywords occur in a blob, so that only the rules owning
+//! them run their regex.
 //!
 //! Keywords match ASCII case-insensitively. Rather than a case-insensitive automaton (which rules
 //! out the SIMD "packed" searcher and walks every byte through a state machine), the blob is
-//! lowercased into a reused buffer and searched case-sensitively with Teddy, one pass per group of
-//! keywords (a DFA when Teddy is unavailable). That search is leftmost and non-overlapping, so a keyword hidden
-//! under an overlapping match of another keyword (`"secret"` under `secret`) is checked right there,
-//! at the few offsets where it could sit (precomputed per keyword pair): every occurrence is
-//! either reported or overlaps a reported match.
+//! lowercased into a reused buffer and searched case-sensitively with Teddy, one pass per group
+//! of keywords (a DFA when Teddy is unavailable). Each pass is leftmost and non-overlapping, so a
+//! keyword hidden under an overlapping match of another (`"secret"` under `secret`) is checked
+//! right there, at the few offsets where it could sit (precomputed per keyword pair): every
+//! occurrence is either reported or overlaps a reported match.
 
 use std::cell::RefCell;
 
