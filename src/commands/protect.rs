@@ -10,7 +10,7 @@ use super::common::{human_bytes, plural, Plan};
 use crate::cli::ProtectArgs;
 use crate::finding::SourceKind;
 use crate::pipeline::{self, MAX_FINDINGS_PER_BLOB};
-use crate::sources::git::{root_dir, Opener};
+use crate::sources::git::{detach_index, root_dir, Opener};
 use crate::sources::staged;
 use crate::ExitStatus;
 
@@ -26,10 +26,8 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
     let pending = staged::start(&repo);
     let plan = Plan::build(&args.common, &root_dir(&repo))?;
     let changes = pending.finish(&repo)?;
-    // From here on only blobs are read. libgit2's blob diff looks up diff attributes, which loads
-    // (and checksums) the whole index: 50 ms in a 50,000-file repository. Line numbers do not
-    // depend on attributes (diffs are forced to text), so give it an empty in-memory index.
-    repo.set_index(&mut git2::Index::new()?)?;
+    // From here on only objects are read.
+    detach_index(&repo)?;
     let odb = repo.odb()?;
     let mut findings = Vec::new();
     let (mut files, mut bytes, mut binary) = (0u64, 0u64, 0u64);
