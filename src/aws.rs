@@ -121,9 +121,17 @@ pub fn pair(
     if ids.is_empty() || secrets.is_empty() {
         return;
     }
+    // Pairing every ID with every secret was quadratic (a hostile commit message of 20,000
+    // pairs took 8 s).
+    // Each secret considers the few key IDs written closest before and after it.
+    const NEIGHBOURS: usize = 4;
+    let mut ids = ids;
+    ids.sort_by_key(|&i| placed[i].span.start);
     let mut candidates: Vec<(usize, bool, usize, usize)> = Vec::new();
     for &s in &secrets {
-        for &i in &ids {
+        let at = ids.partition_point(|&i| placed[i].span.start < placed[s].span.start);
+        let (lo, hi) = (at.saturating_sub(NEIGHBOURS), (at + NEIGHBOURS).min(ids.len()));
+        for &i in &ids[lo..hi] {
             let (a, b) = (&placed[i], &placed[s]);
             let dist = a.finding.line.abs_diff(b.finding.line);
             if dist > PAIR_WINDOW_LINES || a.finding.block != b.finding.block {

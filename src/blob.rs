@@ -54,6 +54,108 @@ pub fn transcode_utf16(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(s.into_bytes())
 }
 
+/// Shortest printable run kept from binary content: an AWS key ID is 20 characters.
+const MIN_RUN: usize = 16;
+
+/// The text hidden in binary content (a SQLite file, a compiled tool, UTF-16 without a BOM):
+/// its printable ASCII runs and its UTF-16LE/BE ASCII runs, one run per line, with a map from
+/// each run back to its offset in the original bytes so findings are placed where they are.
+#[derive(Debug, Default)]
+pub struct BinaryText {
+    pub text: Vec<u8>,
+    /// (offset in `text`, offset in the original, bytes per character there), sorted by both.
+    runs: Vec<(usize, usize, usize)>,
+}
+
+fn printable(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r')
+}
+
+impl BinaryText {
+    /// Extracts the runs of `bytes`: single-byte runs first pass, then two-byte (UTF-16) runs.
+    /// Linear in the input; most binary data yields little text.
+    pub fn extract(bytes: &[u8]) -> BinaryText {
+        let mut out = BinaryText::default();
+        let mut found: Vec<(usize, usize, usize)> = Vec::new(); // (start, chars, stride)
+        let mut i = 0;
+        while i < bytes.len() {
+            if !printable(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && printable(bytes[i]) {
+                i += 1;
+            }
+            if i - start >= MIN_RUN {
+                found.push((start, i - start, 1));
+            }
+        }
+        // UTF-16: a printable byte next to a NUL, repeated; either byte order.
+        for phase in 0..2 {
+            let mut j = phase;
+            while j + 1 < bytes.len() {
+                let (lo, hi) = (bytes[j], bytes[j + 1]);
+                let ch = if hi == 0 && printable(lo) {
+                    Some(lo)
+                } else if lo == 0 && printable(hi) {
+                    Some(hi)
+                } else {
+                    None
+                };
+                if ch.is_none() {
+                    j += 2;
+                    continue;
+                }
+                let le = hi == 0;
+                let start = j;
+                while j + 1 < bytes.len() {
+                    let (a, b) = (bytes[j], bytes[j + 1]);
+                    let ok = if le {
+                        b == 0 && printable(a)
+                    } else {
+                        a == 0 && printable(b)
+                    };
+                    if !ok {
+                        break;
+                    }
+                    j += 2;
+                }
+                if (j - start) / 2 >= MIN_RUN {
+                    found.push((start, (j - start) / 2, 2));
+                }
+                if j == start {
+                    j += 2;
+                }
+            }
+        }
+        found.sort_unstable();
+        for (start, chars, stride) in found {
+            out.runs.push((out.text.len(), start, stride));
+            if stride == 1 {
+                out.text.extend_from_slice(&bytes[start..start + chars]);
+            } else {
+                let le = bytes[start + 1] == 0;
+                for k in 0..chars {
+                    let at = start + 2 * k;
+                    out.text.push(if le { bytes[at] } else { bytes[at + 1] });
+                }
+            }
+            out.text.push(b'\n');
+        }
+        out
+    }
+
+    /// The offset in the original bytes of offset `at` in [`BinaryText::text`].
+    pub fn original_offset(&self, at: usize) -> usize {
+        let i = self.runs.partition_point(|r| r.0 <= at).saturating_sub(1);
+        match self.runs.get(i) {
+            Some(&(text_start, orig_start, stride)) => orig_start + (at - text_start) * stride,
+            None => at,
+        }
+    }
+}
+
 /// A 1-based line and column (column counted in characters, invalid bytes count one each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -68,6 +170,9 @@ pub struct Locator<'a> {
     offset: usize,
     line: usize,
     line_start: usize,
+    /// Characters from `line_start` to `offset`: the column is counted incrementally too, so
+    /// many matches on one long line cost one pass over it, not one pass each.
+    chars: usize,
 }
 
 impl<'a> Locator<'a> {
@@ -77,6 +182,7 @@ impl<'a> Locator<'a> {
             offset: 0,
             line: 1,
             line_start: 0,
+            chars: 0,
         }
     }
 
@@ -86,21 +192,25 @@ impl<'a> Locator<'a> {
             *self = Locator::new(self.bytes);
         }
         let chunk = &self.bytes[self.offset..offset];
+        let mut from = self.offset;
         for nl in memchr::memchr_iter(b'\n', chunk) {
             self.line += 1;
             self.line_start = self.offset + nl + 1;
+            self.chars = 0;
+            from = self.line_start;
         }
+        self.chars += count_chars(&self.bytes[from..offset]);
         self.offset = offset;
-        let column = self.bytes[self.line_start..offset]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count()
-            + 1;
         Position {
             line: self.line,
-            column,
+            column: self.chars + 1,
         }
     }
+}
+
+/// Characters in UTF-8 bytes (an invalid byte counts as one).
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }
 
 #[cfg(test)]
@@ -115,6 +225,36 @@ mod tests {
         let x = text.iter().position(|&b| b == b'X').unwrap();
         assert_eq!(loc.position(x), Position { line: 2, column: 4 });
         assert_eq!(loc.position(1), Position { line: 1, column: 2 });
+    }
+
+    #[test]
+    fn binary_text_keeps_ascii_and_utf16_runs_and_maps_offsets_back() {
+        let mut bytes = vec![0u8, 1, 2, 3];
+        let ascii = b"AKIAEXAMPLEEXAMPLEXX";
+        bytes.extend_from_slice(ascii);
+        bytes.extend_from_slice(&[0, 0xff, 7]);
+        let wide_at = bytes.len();
+        for &b in b"secret_key_in_utf16_le" {
+            bytes.extend_from_slice(&[b, 0]);
+        }
+        bytes.extend_from_slice(&[9, 9, 0xfe]);
+        let bt = BinaryText::extract(&bytes);
+        let text = String::from_utf8(bt.text.clone()).unwrap();
+        assert!(text.contains("AKIAEXAMPLEEXAMPLEXX\n"), "{text}");
+        assert!(text.contains("secret_key_in_utf16_le\n"), "{text}");
+        let at = text.find("AKIA").unwrap();
+        assert_eq!(bt.original_offset(at), 4);
+        let at = text.find("key_in").unwrap();
+        assert_eq!(bt.original_offset(at), wide_at + 2 * "secret_".len());
+    }
+
+    #[test]
+    fn many_matches_on_one_line_are_placed_incrementally() {
+        let line = "é".repeat(10) + &"x".repeat(100);
+        let mut loc = Locator::new(line.as_bytes());
+        assert_eq!(loc.position(20).column, 11);
+        assert_eq!(loc.position(25).column, 16);
+        assert_eq!(loc.position(2).column, 2);
     }
 
     #[test]

@@ -80,6 +80,17 @@ pub struct CommonArgs {
     /// With --baseline: list baseline entries that matched nothing (on stderr).
     #[arg(long)]
     pub report_unused: bool,
+    /// Honour inline `keyfence:allow` markers (default: on, except in `hook pre-receive` and
+    /// `history --added-only`, which check content written by someone else).
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub inline_allow: Option<crate::filters::InlineAllow>,
+    /// Audits (scan, history): exit 2 when anything was skipped (too large, unreadable).
+    #[arg(long)]
+    pub strict: bool,
+    /// Gates: give up after this many seconds and exit 2 (0: never). A gate that hangs on a
+    /// damaged repository must not hang the push.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub deadline: u64,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +146,19 @@ pub enum HookCommand {
     PrePush(PrePushArgs),
     /// Server side: scan the commits a push brings in; reject the push on findings.
     PreReceive(PreReceiveArgs),
+    /// Scan the message of the commit being made (git passes the file holding it).
+    CommitMsg(CommitMsgArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommitMsgArgs {
+    /// The file holding the commit message (git passes it).
+    pub file: PathBuf,
+    /// The repository (default: discovered from the current directory, as git does).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +167,7 @@ pub struct PrePushArgs {
     pub remote: Option<String>,
     /// The remote's URL (git passes it).
     pub url: Option<String>,
+    /// The repository (default: discovered from the current directory, as git does).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
     #[command(flatten)]
@@ -151,6 +176,7 @@ pub struct PrePushArgs {
 
 #[derive(Debug, Args)]
 pub struct PreReceiveArgs {
+    /// The repository (default: `GIT_DIR`, as git sets it for hooks).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
     #[command(flatten)]

@@ -16,6 +16,7 @@ pub enum SourceKind {
     History,
     Range,
     CommitMessage,
+    TagMessage,
 }
 
 /// Git provenance of a finding, when it comes from a commit.

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::aws;
-use crate::blob::{self, Content, Locator};
+use crate::blob::{self, BinaryText, Content, Locator};
 use crate::engine::decode::decode_spans;
 use crate::engine::{line_around, Engine};
 use crate::filters;
@@ -56,7 +56,7 @@ pub fn scan_bytes_capped(
     source: SourceKind,
     cap: usize,
 ) -> Outcome {
-    scan_bytes_where(engine, raw, path, source, cap, &|_, _| true)
+    scan_raw(engine, raw, path, source, cap, None)
 }
 
 /// [`scan_bytes_capped`] counting only findings whose (first, last) line `lines` accepts: gates
@@ -70,13 +70,48 @@ pub fn scan_bytes_where(
     cap: usize,
     lines: &dyn Fn(usize, usize) -> bool,
 ) -> Outcome {
+    scan_raw(engine, raw, path, source, cap, Some(lines))
+}
+
+/// The one way raw bytes are scanned; `lines: None` keeps every line.
+fn scan_raw(
+    engine: &Engine,
+    raw: &[u8],
+    path: Option<&str>,
+    source: SourceKind,
+    cap: usize,
+    lines: Option<&dyn Fn(usize, usize) -> bool>,
+) -> Outcome {
     match blob::prepare(raw) {
-        Content::Binary => Outcome {
-            binary: true,
-            ..Outcome::default()
-        },
+        Content::Binary => {
+            // Keys hide in binaries too (a SQLite file, a compiled tool, UTF-16 without a BOM):
+            // scan the text in them with the rules distinctive enough there.
+            let hidden = BinaryText::extract(raw);
+            if hidden.text.is_empty() {
+                return Outcome {
+                    binary: true,
+                    ..Outcome::default()
+                };
+            }
+            let scope = Scope {
+                cap,
+                lines,
+                binary: Some((&hidden, raw)),
+            };
+            let (findings, truncated) = scan_text_in(engine, &hidden.text, path, source, &scope);
+            Outcome {
+                findings,
+                binary: true,
+                truncated,
+            }
+        }
         Content::Text(text) => {
-            let (findings, truncated) = scan_text_where(engine, &text, path, source, cap, lines);
+            let scope = Scope {
+                cap,
+                lines,
+                binary: None,
+            };
+            let (findings, truncated) = scan_text_in(engine, &text, path, source, &scope);
             Outcome {
                 findings,
                 binary: false,
@@ -84,6 +119,27 @@ pub fn scan_bytes_where(
             }
         }
     }
+}
+
+/// Rules run on the text found inside binary content: shapes that random bytes do not make.
+pub fn is_binary_rule(rule: &crate::rules::Rule) -> bool {
+    const IDS: &[&str] = &[
+        "private-key",
+        "openssh-private-key",
+        "pgp-private-key",
+        "putty-private-key",
+    ];
+    rule.id.starts_with("aws-") || IDS.contains(&rule.id.as_str())
+}
+
+/// What of a blob's matches become findings.
+struct Scope<'s> {
+    /// Most findings kept; the rest are counted.
+    cap: usize,
+    /// Which (first, last) lines count; `None`: all of them.
+    lines: Option<&'s dyn Fn(usize, usize) -> bool>,
+    /// Set when the text was extracted from binary content: where its runs are in the original.
+    binary: Option<(&'s BinaryText, &'s [u8])>,
 }
 
 /// A match before it becomes a finding: where it is in the blob, and its bytes (borrowed from the
@@ -105,21 +161,29 @@ pub fn scan_text(
     path: Option<&str>,
     source: SourceKind,
 ) -> Vec<Finding> {
-    scan_text_where(engine, text, path, source, usize::MAX, &|_, _| true).0
+    let scope = Scope {
+        cap: usize::MAX,
+        lines: None,
+        binary: None,
+    };
+    scan_text_in(engine, text, path, source, &scope).0
 }
 
-/// Scans text, keeping the first `cap` findings (by position) on lines that `lines` accepts and
-/// counting the rest.
-fn scan_text_where(
+/// Scans text, keeping the first `scope.cap` findings (by position) on lines that `scope.lines`
+/// accepts and counting the rest.
+fn scan_text_in(
     engine: &Engine,
     text: &[u8],
     path: Option<&str>,
     source: SourceKind,
-    cap: usize,
-    lines: &dyn Fn(usize, usize) -> bool,
+    scope: &Scope<'_>,
 ) -> (Vec<Finding>, usize) {
-    let mut hits: Vec<Hit<'_>> = engine
-        .scan(text, path)
+    let cap = scope.cap;
+    let matches = match scope.binary {
+        Some(_) => engine.scan_where(text, path, &is_binary_rule),
+        None => engine.scan(text, path),
+    };
+    let mut hits: Vec<Hit<'_>> = matches
         .into_iter()
         .map(|m| Hit {
             rule: m.rule,
@@ -131,7 +195,11 @@ fn scan_text_where(
         })
         .collect();
     let mut decoded = Vec::new();
-    let mut budget = MAX_DECODED_BYTES;
+    let mut budget = if scope.binary.is_some() {
+        0
+    } else {
+        MAX_DECODED_BYTES
+    };
     decoded_hits(engine, text, path, 1, None, "", &mut budget, &mut decoded);
     // A decoded secret and a clear-text match on the same span: the same rule found it twice
     // (keep the clear one); a lower-priority rule saw only the encoded text (keep the decoded one).
@@ -164,16 +232,30 @@ fn scan_text_where(
     });
 
     let tf = path.is_some_and(terraform::is_terraform_path);
-    let mut locator = Locator::new(text);
+    let mut locator = Locator::new(scope.binary.map_or(text, |(_, raw)| raw));
+    let place = |at: usize| scope.binary.map_or(at, |(b, _)| b.original_offset(at));
+    let every_line = scope.lines.is_none();
     let mut placed = Vec::with_capacity(hits.len().min(cap));
     let mut dropped = 0;
     for h in hits {
-        if filters::inline_allowed(line_around(text, h.at.start)) {
+        let rule = &engine.rules()[h.rule];
+        if filters::inline_allowed(
+            engine.inline_allow(),
+            line_around(text, h.at.start),
+            &rule.id,
+            &h.secret,
+        ) {
             continue;
         }
-        let start = locator.position(h.at.start);
-        let end = locator.position(h.at.end);
-        if !lines(start.line, end.line) {
+        if placed.len() >= cap && every_line {
+            // Past the cap on a scan that keeps every line: counted, never placed (placing
+            // costs a walk over the line, and a hostile line holds tens of thousands of hits).
+            dropped += 1;
+            continue;
+        }
+        let start = locator.position(place(h.at.start));
+        let end = locator.position(place(h.at.end));
+        if scope.lines.is_some_and(|keep| !keep(start.line, end.line)) {
             continue;
         }
         if placed.len() >= cap {
@@ -181,7 +263,6 @@ fn scan_text_where(
             dropped += 1;
             continue;
         }
-        let rule = &engine.rules()[h.rule];
         let finding = Finding {
             rule_id: rule.id.clone(),
             description: rule.description.clone(),

@@ -209,13 +209,14 @@ fn pre_push_in_a_shallow_clone_without_the_base_fails_closed() {
     let sh = sb.at("sh");
     sh.write("b.txt", "b\n");
     let tip = sh.commit("new");
-    // No remote ref reaches the boundary's parents: the walk hits the shallow boundary.
+    // No remote ref reaches the boundary's parents, and the destination cannot be asked (it
+    // is not a reachable remote): the walk hits the shallow boundary.
     sh.git(&["update-ref", "-d", "refs/remotes/origin/main"]);
     sh.git(&["update-ref", "-d", "refs/remotes/origin/HEAD"]);
     let input = format!("refs/heads/main {tip} refs/heads/main {ZERO}\n");
     let run = sh.keyfence_in(
         &sh.path,
-        &["hook", "pre-push", "origin", "url"],
+        &["hook", "pre-push", "unreachable-remote", "url"],
         Some(&input),
     );
     run.expect(2);

@@ -71,7 +71,7 @@ fn a_ten_megabyte_single_line_is_scanned() {
 }
 
 #[test]
-fn binary_files_are_skipped_and_counted() {
+fn binary_files_are_scanned_for_keys_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let k = keys(5);
     let mut bin = vec![0u8, 1, 2, 3, 0, 0];
@@ -79,10 +79,13 @@ fn binary_files_are_skipped_and_counted() {
     write(dir.path(), "image.bin", bin);
     write(dir.path(), "ok.txt", "nothing here\n");
     let run = scan_json(dir.path(), &[]);
-    assert_eq!(run.code, 0);
-    assert!(run.json().is_empty());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = run.json();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["file"], "image.bin");
+    assert_eq!(found[0]["rule_id"], "aws-access-key-id");
     assert!(run.stderr.contains("scanned 2 files"), "{}", run.stderr);
-    assert!(run.stderr.contains("skipped 1 binary"), "{}", run.stderr);
+    assert!(run.stderr.contains("1 binary"), "{}", run.stderr);
 }
 
 #[test]

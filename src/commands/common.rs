@@ -10,10 +10,48 @@ use crate::baseline::Baseline;
 use crate::cli::CommonArgs;
 use crate::config;
 use crate::engine::Engine;
-use crate::filters;
+use crate::filters::{self, InlineAllow};
+use git2::{Oid, Repository};
 use crate::finding::Finding;
 use crate::report::{self, Format, ReportOptions};
 use crate::ExitStatus;
+
+/// Who decides what a run allows (DESIGN.md, "Who decides"): where config and baseline come from.
+pub enum Trust<'r> {
+    /// Audits: `.keyfence.toml` at `root`; a baseline only with `--baseline`.
+    Audit { root: PathBuf },
+    /// Gates on the developer's own machine (protect, pre-push): the developer is the operator,
+    /// so config and `.keyfence-baseline.json` come from the work tree at `root`.
+    Local { root: PathBuf },
+    /// Range gates (CI): content being checked is someone else's. Config and baseline come from
+    /// the range's base commit (`None`: no base, shipped rules only); an operator's `--config` or
+    /// `--baseline` outside the work tree is read from disk, one inside it from the base commit.
+    Base {
+        repo: &'r Repository,
+        base: Option<Oid>,
+    },
+    /// Server hooks: only `$GIT_DIR` (or operator paths), never a work tree a push can rewrite.
+    Server { git_dir: PathBuf },
+}
+
+impl Trust<'_> {
+    /// Gates fail closed on anything they cannot scan; audits skip and count.
+    pub fn is_gate(&self) -> bool {
+        !matches!(self, Trust::Audit { .. })
+    }
+
+    /// Inline markers are written by whoever wrote the content: off where that is not the
+    /// operator, unless the operator turns them on.
+    fn default_inline(&self) -> InlineAllow {
+        match self {
+            Trust::Base { .. } | Trust::Server { .. } => InlineAllow::Off,
+            _ => InlineAllow::On,
+        }
+    }
+}
+
+/// The baseline file looked up beside the config.
+pub const BASELINE_FILE: &str = ".keyfence-baseline.json";
 
 /// Resolved, immutable settings of a run.
 pub struct Plan {
@@ -29,14 +67,67 @@ pub struct Plan {
     /// Accepted findings (`--baseline`), dropped in every mode.
     pub baseline: Option<Baseline>,
     pub report_unused: bool,
+    /// A gate: whatever cannot be scanned is an error, never a pass.
+    pub gate: bool,
+    /// An audit that must fail (exit 2) when something was skipped.
+    pub strict: bool,
+    /// Paths (repository-relative) whose change inside a checked range is itself reported: the
+    /// gate's own config and baseline, where the content being checked is someone else's.
+    pub watch: Vec<String>,
 }
 
 impl Plan {
     /// Loads config and rules (looking for `.keyfence.toml` in `root`) and resolves flags.
     pub fn build(args: &CommonArgs, root: &Path) -> anyhow::Result<Plan> {
-        let config_file = config::locate(args.config.as_deref(), root);
-        let rules = config::load(config_file.as_deref(), &args.rules_dir)?;
-        let engine = Engine::new(rules);
+        Plan::build_for(
+            args,
+            &Trust::Audit {
+                root: root.to_path_buf(),
+            },
+        )
+    }
+
+    /// Loads config, rules and baseline from where `trust` says, and resolves flags.
+    pub fn build_for(args: &CommonArgs, trust: &Trust<'_>) -> anyhow::Result<Plan> {
+        let (rules, config_file, baseline) = match trust {
+            Trust::Audit { root } => {
+                let file = config::locate(args.config.as_deref(), root);
+                let rules = config::load(file.as_deref(), &args.rules_dir)?;
+                let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+                (rules, file, baseline)
+            }
+            Trust::Local { root } => {
+                let file = config::locate(args.config.as_deref(), root);
+                let rules = config::load(file.as_deref(), &args.rules_dir)?;
+                let found = root.join(BASELINE_FILE);
+                let baseline = match &args.baseline {
+                    Some(p) => Some(Baseline::load(p)?),
+                    None if found.is_file() => Some(Baseline::load(&found)?),
+                    None => None,
+                };
+                (rules, file, baseline)
+            }
+            Trust::Server { git_dir } => {
+                let file = config::locate(args.config.as_deref(), git_dir);
+                let rules = config::load(file.as_deref(), &args.rules_dir)?;
+                let found = git_dir.join(BASELINE_FILE);
+                let baseline = match &args.baseline {
+                    Some(p) => Some(Baseline::load(p)?),
+                    None if found.is_file() => Some(Baseline::load(&found)?),
+                    None => None,
+                };
+                (rules, file, baseline)
+            }
+            Trust::Base { repo, base } => trusted_from_base(args, repo, *base)?,
+        };
+        if trust.is_gate() && rules.rules.is_empty() {
+            anyhow::bail!(
+                "no rules are enabled (the config disables them all), so this gate would pass \
+                 anything; enable rules in the config, or do not run the gate"
+            );
+        }
+        let inline = args.inline_allow.unwrap_or(trust.default_inline());
+        let engine = Engine::new(rules).with_inline_allow(inline);
         let threads = args
             .threads
             .filter(|&n| n > 0)
@@ -45,8 +136,11 @@ impl Plan {
             && args.output.is_none()
             && !args.no_color
             && std::env::var_os("NO_COLOR").is_none()
+            && std::env::var("TERM").map_or(true, |t| t != "dumb")
             && std::io::stdout().is_terminal();
-        let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+        if trust.is_gate() && args.deadline > 0 {
+            start_watchdog(std::time::Duration::from_secs(args.deadline));
+        }
         Ok(Plan {
             engine,
             report: ReportOptions {
@@ -63,6 +157,14 @@ impl Plan {
             config_file,
             baseline,
             report_unused: args.report_unused,
+            gate: trust.is_gate(),
+            strict: args.strict,
+            watch: match trust {
+                Trust::Base { .. } | Trust::Server { .. } => {
+                    vec![config::CONFIG_FILE.to_string(), BASELINE_FILE.to_string()]
+                }
+                _ => Vec::new(),
+            },
         })
     }
 
@@ -133,6 +235,157 @@ impl Plan {
             eprintln!("keyfence: {msg}");
         }
     }
+}
+
+/// Ends the process with exit 2 once `after` has passed: a gate on a damaged repository (or a
+/// hostile push built to be slow) must fail, not hang the commit, the push or the server.
+fn start_watchdog(after: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("keyfence-deadline".into())
+        .spawn(move || {
+            std::thread::sleep(after);
+            eprintln!(
+                "keyfence: error: the gate did not finish within {}s (--deadline), so it fails \
+                 closed; if the repository is damaged run `git fsck`, otherwise raise --deadline",
+                after.as_secs()
+            );
+            std::process::exit(2);
+        });
+    // No thread, no watchdog: the gate still runs, as it did before deadlines existed.
+    drop(spawned);
+}
+
+/// Config and baseline for a range gate, from the base commit (see [`Trust::Base`]).
+fn trusted_from_base(
+    args: &CommonArgs,
+    repo: &Repository,
+    base: Option<Oid>,
+) -> anyhow::Result<(crate::rules::RuleSet, Option<PathBuf>, Option<Baseline>)> {
+    let workdir = repo.workdir().map(|w| w.canonicalize().unwrap_or(w.to_path_buf()));
+    // An operator path inside the checkout names a file of the checked content: read it as the
+    // base commit has it. Outside the checkout it is the operator's own file.
+    let inside = |p: &Path| -> Option<String> {
+        let wd = workdir.as_ref()?;
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().ok()?.join(p)
+        };
+        let abs = normalize(&abs);
+        let rel = abs.strip_prefix(wd).ok()?;
+        Some(rel.to_string_lossy().replace('\\', "/"))
+    };
+    let at_base = |rel: &str| -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(base) = base else { return Ok(None) };
+        let tree = repo
+            .find_commit(base)
+            .and_then(|c| c.tree())
+            .with_context(|| format!("cannot read the base commit {base}"))?;
+        let Ok(entry) = tree.get_path(Path::new(rel)) else {
+            return Ok(None);
+        };
+        let blob = repo
+            .find_blob(entry.id())
+            .with_context(|| format!("{rel} in the base commit is not a readable file"))?;
+        Ok(Some(blob.content().to_vec()))
+    };
+    let (rules, config_file) = match args.config.as_deref() {
+        Some(p) => match inside(p) {
+            Some(rel) => match at_base(&rel)? {
+                Some(text) => (load_config_bytes(&rel, &text, &args.rules_dir)?, Some(p.into())),
+                None => anyhow::bail!(
+                    "--config {} is inside the checkout being checked but not in its base \
+                     commit; the gate takes config from the base (or from a path outside the \
+                     checkout)",
+                    p.display()
+                ),
+            },
+            None => (config::load(Some(p), &args.rules_dir)?, Some(p.into())),
+        },
+        None => match at_base(config::CONFIG_FILE)? {
+            Some(text) => (
+                load_config_bytes(config::CONFIG_FILE, &text, &args.rules_dir)?,
+                Some(PathBuf::from(config::CONFIG_FILE)),
+            ),
+            None => (config::load(None, &args.rules_dir)?, None),
+        },
+    };
+    let baseline = match args.baseline.as_deref() {
+        Some(p) => match inside(p) {
+            Some(rel) => at_base(&rel)?
+                .map(|b| parse_baseline(&rel, &b))
+                .transpose()?,
+            None => Some(Baseline::load(p)?),
+        },
+        None => at_base(BASELINE_FILE)?
+            .map(|b| parse_baseline(BASELINE_FILE, &b))
+            .transpose()?,
+    };
+    Ok((rules, config_file, baseline))
+}
+
+fn parse_baseline(name: &str, bytes: &[u8]) -> anyhow::Result<Baseline> {
+    let text = std::str::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8"))?;
+    Baseline::parse(text).with_context(|| format!("{name} (base commit): not a keyfence baseline"))
+}
+
+/// Loads a config read from a commit (not from disk).
+fn load_config_bytes(
+    name: &str,
+    bytes: &[u8],
+    extra: &[PathBuf],
+) -> anyhow::Result<crate::rules::RuleSet> {
+    let text = std::str::from_utf8(bytes)
+        .with_context(|| format!("{name} (base commit): not UTF-8"))?;
+    Ok(load_text_shim(
+        Path::new(&format!("{name} (base commit)")),
+        text,
+        extra,
+    )?)
+}
+
+fn load_text_shim(
+    file: &Path,
+    text: &str,
+    extra: &[PathBuf],
+) -> Result<crate::rules::RuleSet, crate::error::ConfigError> {
+    use crate::rules::{spec::FileSpec, toml_error, PackText, RuleSetBuilder};
+    let spec: FileSpec = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+    if !spec.packs.is_empty() {
+        return Err(crate::error::ConfigError::Other {
+            file: file.to_path_buf(),
+            message: "a config read from a commit cannot load packs from disk; give the \
+                      operator's config with --config"
+                .into(),
+        });
+    }
+    let mut builder = match spec.extend_default {
+        Some(false) => RuleSetBuilder::default(),
+        _ => RuleSetBuilder::with_defaults()?,
+    };
+    for pack in extra {
+        crate::rules::add_pack_file(&mut builder, pack)?;
+    }
+    builder.add_pack(&PackText {
+        file: file.to_path_buf(),
+        text,
+    })?;
+    builder.build()
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system (the file may not exist).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A report holding raw secrets is readable by its owner only.

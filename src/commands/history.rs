@@ -12,12 +12,12 @@ use git2::{ObjectType, Oid, Repository};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use super::common::{human_bytes, plural, Plan};
+use super::common::{human_bytes, plural, Plan, Trust};
 use crate::cli::HistoryArgs;
 use crate::finding::{Finding, SourceKind};
 use crate::pipeline;
 use crate::sources::git::{commit_info, parse_since, root_dir, shallow_commits, Lines, Opener};
-use crate::sources::history::{self, check_not_shallow, short, Change, RevSet};
+use crate::sources::history::{self, check_not_shallow, short, Change, Extras, RevSet};
 use crate::sources::packorder::PackOrder;
 use crate::ExitStatus;
 
@@ -44,11 +44,14 @@ impl Stats {
             started.elapsed().as_secs_f64(),
             plural(findings as u64, "finding"),
         );
-        let mut skipped = Vec::new();
         let bin = self.binary.load(Ordering::Relaxed);
         if bin > 0 {
-            skipped.push(format!("{bin} binary"));
+            line.push_str(&format!(
+                "; {} binary (scanned for AWS and private keys only)",
+                plural(bin, "blob")
+            ));
         }
+        let mut skipped = Vec::new();
         let large = self.too_large.lock().map(|v| v.len()).unwrap_or(0);
         if large > 0 {
             skipped.push(format!("{large} over --max-file-size"));
@@ -68,6 +71,11 @@ impl Stats {
         line
     }
 
+    /// True when something was not scanned (for `--strict`).
+    pub fn skipped_any(&self) -> bool {
+        self.too_large.lock().map(|v| !v.is_empty()).unwrap_or(true)
+    }
+
     fn skip_large(&self, path: &str, size: u64) {
         if let Ok(mut v) = self.too_large.lock() {
             v.push((path.to_string(), size));
@@ -78,9 +86,21 @@ impl Stats {
 pub fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
-    let plan = Plan::build(&args.common, &root_dir(&repo))?;
+    let trust = if args.added_only {
+        // A range gate checks someone else's change: config and baseline come from its base.
+        let base = RevSet::parse(&repo, &args.revs)?.exclude.first().copied();
+        Trust::Base { repo: &repo, base }
+    } else {
+        Trust::Audit {
+            root: root_dir(&repo),
+        }
+    };
+    let plan = Plan::build_for(&args.common, &trust)?;
+    if args.added_only && matches!(trust, Trust::Base { base: None, .. }) {
+        plan.note("the range has no base commit: using the shipped rules and no baseline");
+    }
     let (mut findings, stats) = collect(args, &plan, &opener, &repo)?;
-    let status = plan.emit(&mut findings)?;
+    let mut status = plan.emit(&mut findings)?;
     if !plan.quiet {
         if plan.verbose {
             for (path, size) in stats.too_large.lock().iter().flat_map(|v| v.iter()) {
@@ -91,6 +111,10 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
             }
         }
         plan.note(&stats.summary(findings.len(), started));
+    }
+    if plan.strict && stats.skipped_any() {
+        plan.note("--strict: content was skipped (see above), so the audit is incomplete");
+        status = ExitStatus::Error;
     }
     Ok(status)
 }
@@ -103,13 +127,34 @@ pub fn collect(
     repo: &Repository,
 ) -> anyhow::Result<(Vec<Finding>, Stats)> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
+    let mut extras = Extras::default();
     let mut set = if args.revs.is_empty() && !args.tags {
-        RevSet::all_refs(repo)?
+        // Everything the repository holds: every ref, annotated tags' messages, tags of blobs
+        // and trees, stash entries and other worktrees' HEADs.
+        let mut set = RevSet::all_refs(repo)?;
+        set.include.extend(history::unreferenced_tips(repo)?);
+        extras = history::ref_extras(repo, |_| true)?;
+        set
     } else {
-        RevSet::parse(repo, &args.revs)?
+        let set = RevSet::parse(repo, &args.revs)?;
+        for rev in &args.revs {
+            for tip in tips_named(rev) {
+                if let Ok(obj) = repo.revparse_single(tip) {
+                    extras.add(&history::peel(repo, obj.id())?, tip);
+                }
+            }
+        }
+        set
     };
     if args.tags {
         set.include.extend(RevSet::tags(repo)?.include);
+        let tags = history::ref_extras(repo, |n| n.starts_with("refs/tags/"))?;
+        for t in tags.tags {
+            if !extras.tags.contains(&t) {
+                extras.tags.push(t);
+            }
+        }
+        extras.objects.extend(tags.objects);
     }
     let commits = history::walk(repo, &set, since)?;
     let shallow: HashSet<Oid> = shallow_commits(repo).into_iter().collect();
@@ -121,7 +166,7 @@ pub fn collect(
             );
         }
         check_not_shallow(&commits, &shallow)?;
-        scan_range(plan, opener, repo, &commits, &shallow)
+        scan_range(plan, opener, repo, &commits, &extras, &shallow)
     } else {
         if !shallow.is_empty() {
             let mut ids: Vec<String> = shallow.iter().map(|o| short(*o)).collect();
@@ -131,8 +176,22 @@ pub fn collect(
                 ids.join(", ")
             ));
         }
-        scan_history(plan, opener, repo, &commits, &shallow)
+        scan_history(plan, opener, repo, &commits, &extras, &shallow)
     }
+}
+
+/// The revisions a rev argument names as tips (`A..B` → B, `A...B` → A and B, `^X` → none).
+fn tips_named(rev: &str) -> Vec<&str> {
+    if rev.starts_with('^') {
+        return Vec::new();
+    }
+    if let Some((a, b)) = rev.split_once("...") {
+        return [a, b].into_iter().filter(|s| !s.is_empty()).collect();
+    }
+    if let Some((_, b)) = rev.split_once("..") {
+        return if b.is_empty() { vec!["HEAD"] } else { vec![b] };
+    }
+    vec![rev]
 }
 
 fn pool(plan: &Plan) -> anyhow::Result<rayon::ThreadPool> {
@@ -181,18 +240,134 @@ type Pending = (Finding, u32);
 /// Scans the commit's message; findings have no file and lines counted within the message.
 fn scan_message(
     plan: &Plan,
+    stats: &Stats,
     repo: &Repository,
     commit: Oid,
     idx: u32,
 ) -> anyhow::Result<Vec<Pending>> {
     let c = repo.find_commit(commit)?;
-    let out = pipeline::scan_bytes(
-        &plan.engine,
+    let findings = scan_text_object(
+        plan,
+        stats,
         c.message_raw_bytes(),
-        None,
+        &format!("message of commit {}", short(commit)),
         SourceKind::CommitMessage,
+    )?;
+    Ok(findings.into_iter().map(|f| (f, idx)).collect())
+}
+
+/// A commit or tag message: the same size limit and findings cap as a blob.
+fn scan_text_object(
+    plan: &Plan,
+    stats: &Stats,
+    bytes: &[u8],
+    what: &str,
+    source: SourceKind,
+) -> anyhow::Result<Vec<Finding>> {
+    let size = bytes.len() as u64;
+    if size > plan.max_file_size {
+        if plan.gate {
+            bail!(too_large_message(what, size, plan.max_file_size));
+        }
+        stats.skip_large(what, size);
+        return Ok(Vec::new());
+    }
+    let out = pipeline::scan_bytes_capped(
+        &plan.engine,
+        bytes,
+        None,
+        source,
+        pipeline::MAX_FINDINGS_PER_BLOB,
     );
-    Ok(out.findings.into_iter().map(|f| (f, idx)).collect())
+    if out.truncated > 0 {
+        stats.truncated.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(out.findings)
+}
+
+/// What a gate says when content is over `--max-file-size`: it fails instead of passing.
+fn too_large_message(what: &str, size: u64, max: u64) -> String {
+    format!(
+        "{what} is {} ({size} bytes), over --max-file-size ({max} bytes), so this gate cannot \
+         vouch for it and fails; rerun with a larger --max-file-size (e.g. --max-file-size {}) \
+         to scan it",
+        human_bytes(size),
+        size.next_power_of_two()
+    )
+}
+
+/// Annotated tag messages (their findings carry the tag as provenance) and blobs or trees that
+/// tags name directly; all of it counts as new.
+fn scan_extras(plan: &Plan, stats: &Stats, repo: &Repository, extras: &Extras) -> anyhow::Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    for &t in &extras.tags {
+        let tag = repo
+            .find_tag(t)
+            .with_context(|| format!("tag object {t} is missing"))?;
+        let name = String::from_utf8_lossy(tag.name_bytes()).into_owned();
+        let mut found = scan_text_object(
+            plan,
+            stats,
+            tag.message_bytes().unwrap_or_default(),
+            &format!("message of tag {name}"),
+            SourceKind::TagMessage,
+        )?;
+        let who = tag.tagger();
+        let info = crate::finding::Commit {
+            id: t.to_string(),
+            author: who
+                .as_ref()
+                .map(|w| String::from_utf8_lossy(w.name_bytes()).into_owned())
+                .unwrap_or_default(),
+            email: who
+                .as_ref()
+                .map(|w| String::from_utf8_lossy(w.email_bytes()).into_owned())
+                .unwrap_or_default(),
+            date: who
+                .as_ref()
+                .map(|w| crate::sources::git::rfc3339(w.when()))
+                .unwrap_or_default(),
+            summary: format!("tag {name}"),
+        };
+        for f in &mut found {
+            f.commit = Some(info.clone());
+        }
+        out.extend(found);
+    }
+    for (oid, kind, name) in &extras.objects {
+        let mut blobs = Vec::new();
+        if *kind == ObjectType::Blob {
+            blobs.push((*oid, name.clone()));
+        } else {
+            let tree = repo
+                .find_tree(*oid)
+                .with_context(|| format!("tree {oid} ({name}) is missing"))?;
+            tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if entry.kind() == Some(ObjectType::Blob) {
+                    let path = format!("{name}:{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+                    blobs.push((entry.id(), path));
+                }
+                git2::TreeWalkResult::Ok
+            })?;
+        }
+        for (blob, path) in blobs {
+            let Some(content) = read_blob(plan, stats, repo, blob, &path)? else {
+                continue;
+            };
+            let found = pipeline::scan_bytes_capped(
+                &plan.engine,
+                content.content(),
+                Some(&path),
+                SourceKind::History,
+                pipeline::MAX_FINDINGS_PER_BLOB,
+            );
+            if found.binary {
+                stats.binary.fetch_add(1, Ordering::Relaxed);
+            }
+            out.extend(found.findings);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads a blob unless it is over the size limit (checked from the header, without loading it).
@@ -208,9 +383,17 @@ fn read_blob<'r>(
         .read_header(blob)
         .with_context(|| format!("blob {blob} ({path}) is missing"))?;
     if kind != ObjectType::Blob {
-        return Ok(None);
+        // A file entry whose object is not a blob: a damaged pack (flipped type bits) or a
+        // crafted tree. Skipping it would report "clean" over content never read.
+        bail!(
+            "{path}: the tree names object {blob} as a file, but it is a {kind}; the repository \
+             is damaged (run `git fsck`)"
+        );
     }
     if size as u64 > plan.max_file_size {
+        if plan.gate {
+            bail!(too_large_message(path, size as u64, plan.max_file_size));
+        }
         stats.skip_large(path, size as u64);
         return Ok(None);
     }
@@ -223,6 +406,7 @@ fn read_blob<'r>(
 /// Each commit's introduced changes, in parallel, plus findings in the commit messages.
 fn enumerate(
     plan: &Plan,
+    stats: &Stats,
     opener: &Opener,
     commits: &[Oid],
     shallow: &HashSet<Oid>,
@@ -236,7 +420,7 @@ fn enumerate(
             |repo, (i, &commit)| {
                 let repo = open(repo)?;
                 let changes = history::introduced(repo, commit, shallow)?;
-                let messages = scan_message(plan, repo, commit, i as u32)?;
+                let messages = scan_message(plan, stats, repo, commit, i as u32)?;
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
@@ -257,6 +441,7 @@ pub fn scan_history(
     opener: &Opener,
     repo: &Repository,
     commits: &[Oid],
+    extras: &Extras,
     shallow: &HashSet<Oid>,
 ) -> anyhow::Result<(Vec<Finding>, Stats)> {
     let stats = Stats {
@@ -264,7 +449,7 @@ pub fn scan_history(
         ..Stats::default()
     };
     let pool = pool(plan)?;
-    let per_commit = pool.install(|| enumerate(plan, opener, commits, shallow))?;
+    let per_commit = pool.install(|| enumerate(plan, &stats, opener, commits, shallow))?;
 
     // blob → (commit index, path index), oldest commit first because commits are in order.
     let mut paths: Vec<String> = Vec::new();
@@ -303,27 +488,11 @@ pub fn scan_history(
             let Some(&(_, first_path)) = live.first() else {
                 return Ok(Vec::new());
             };
-            let path = paths[first_path as usize].as_str();
-            let Some(content) = read_blob(plan, &stats, repo, blob, path)? else {
+            let Some(content) =
+                read_blob(plan, &stats, repo, blob, paths[first_path as usize].as_str())?
+            else {
                 return Ok(Vec::new());
             };
-            // Every finding is reported here, so the per-blob cap is safe.
-            let out = pipeline::scan_bytes_capped(
-                &plan.engine,
-                content.content(),
-                Some(path),
-                SourceKind::History,
-                pipeline::MAX_FINDINGS_PER_BLOB,
-            );
-            if out.binary {
-                stats.binary.fetch_add(1, Ordering::Relaxed);
-            }
-            if out.truncated > 0 {
-                stats.truncated.fetch_add(1, Ordering::Relaxed);
-            }
-            if out.findings.is_empty() {
-                return Ok(Vec::new());
-            }
             // One finding per path the blob appeared at; the oldest commit there.
             let mut order: Vec<u32> = Vec::new();
             let mut counts: HashMap<u32, (u32, usize)> = HashMap::new();
@@ -333,14 +502,41 @@ pub fn scan_history(
                     (c, 1)
                 });
             }
+            // Rules and allowlists can depend on the path: the blob is scanned once per class
+            // of paths that rules treat alike (almost always one), so a path allowlist or a
+            // path-restricted rule decides for every path the blob appears at, not the first.
+            let mut classes: Vec<(Vec<bool>, Vec<u32>)> = Vec::new();
+            for &p in &order {
+                let class = plan.engine.path_class(&paths[p as usize]);
+                match classes.iter_mut().find(|(c, _)| *c == class) {
+                    Some((_, members)) => members.push(p),
+                    None => classes.push((class, vec![p])),
+                }
+            }
             let mut res = Vec::new();
-            for p in order {
-                let (commit, n) = counts[&p];
-                for f in &out.findings {
-                    let mut f = f.clone();
-                    f.file = Some(paths[p as usize].clone());
-                    f.other_occurrences = n - 1;
-                    res.push((f, commit));
+            for (_, members) in classes {
+                // Every finding is reported here, so the per-blob cap is safe.
+                let out = pipeline::scan_bytes_capped(
+                    &plan.engine,
+                    content.content(),
+                    Some(&paths[members[0] as usize]),
+                    SourceKind::History,
+                    pipeline::MAX_FINDINGS_PER_BLOB,
+                );
+                if out.binary {
+                    stats.binary.fetch_add(1, Ordering::Relaxed);
+                }
+                if out.truncated > 0 {
+                    stats.truncated.fetch_add(1, Ordering::Relaxed);
+                }
+                for p in members {
+                    let (commit, n) = counts[&p];
+                    for f in &out.findings {
+                        let mut f = f.clone();
+                        f.file = Some(paths[p as usize].clone());
+                        f.other_occurrences = n - 1;
+                        res.push((f, commit));
+                    }
                 }
             }
             Ok(res)
@@ -362,7 +558,9 @@ pub fn scan_history(
         b.finish_and_clear();
     }
     pending.extend(found?.into_iter().flatten());
-    Ok((attach_commits(repo, commits, pending)?, stats))
+    let mut findings = attach_commits(repo, commits, pending)?;
+    findings.extend(scan_extras(plan, &stats, repo, extras)?);
+    Ok((findings, stats))
 }
 
 /// Range gate: for each commit, the lines it adds (relative to every parent), scanned with the
@@ -372,6 +570,7 @@ pub fn scan_range(
     opener: &Opener,
     repo: &Repository,
     commits: &[Oid],
+    extras: &Extras,
     shallow: &HashSet<Oid>,
 ) -> anyhow::Result<(Vec<Finding>, Stats)> {
     let stats = Stats {
@@ -379,11 +578,16 @@ pub fn scan_range(
         ..Stats::default()
     };
     let pool = pool(plan)?;
-    let per_commit = pool.install(|| enumerate(plan, opener, commits, shallow))?;
+    let per_commit = pool.install(|| enumerate(plan, &stats, opener, commits, shallow))?;
     let mut pending: Vec<Pending> = Vec::new();
     let mut work: Vec<(u32, Change)> = Vec::new();
     for (i, (changes, messages)) in per_commit.into_iter().enumerate() {
         pending.extend(messages);
+        for c in &changes {
+            if plan.watch.iter().any(|w| *w == c.path) {
+                pending.push((config_change(&c.path, c.blob), i as u32));
+            }
+        }
         work.extend(
             changes
                 .into_iter()
@@ -418,17 +622,8 @@ pub fn scan_range(
                     if out.findings.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let mut lines = Lines::All;
-                    for old in &change.olds {
-                        lines = lines.intersect(crate::sources::git::added_lines(
-                            repo,
-                            *old,
-                            change.blob,
-                        )?);
-                        if lines.is_empty() {
-                            break;
-                        }
-                    }
+                    let commit_id = commits[*commit as usize];
+                    let lines = range_added_lines(repo, commit_id, change)?;
                     let out = if out.truncated > 0 {
                         // Over the cap: count only added lines, so old keys cannot crowd out
                         // a new one.
@@ -457,7 +652,85 @@ pub fn scan_range(
         b.finish_and_clear();
     }
     pending.extend(found?.into_iter().flatten());
-    Ok((attach_commits(repo, commits, pending)?, stats))
+    let mut findings = attach_commits(repo, commits, pending)?;
+    findings.extend(scan_extras(plan, &stats, repo, extras)?);
+    Ok((findings, stats))
+}
+
+/// The lines a commit adds to a changed path: new relative to the path in every parent, where a
+/// path that is new in a parent's diff is compared with the file it was renamed from (git's
+/// rename detection, as `protect` uses), so a pure `git mv` adds nothing at every gate.
+fn range_added_lines(repo: &Repository, commit: Oid, change: &Change) -> anyhow::Result<Lines> {
+    let mut lines = Lines::All;
+    for (i, old) in change.olds.iter().enumerate() {
+        let old = match old {
+            Some(o) => Some(*o),
+            None => rename_source(repo, commit, i, &change.path)?,
+        };
+        lines = lines.intersect(crate::sources::git::added_lines(repo, old, change.blob)?);
+        if lines.is_empty() {
+            break;
+        }
+    }
+    Ok(lines)
+}
+
+/// The blob that `path` was renamed (or copied with a rename) from, relative to parent `parent`.
+fn rename_source(
+    repo: &Repository,
+    commit: Oid,
+    parent: usize,
+    path: &str,
+) -> anyhow::Result<Option<Oid>> {
+    let c = repo.find_commit(commit)?;
+    let Ok(parent) = c.parent(parent) else {
+        return Ok(None);
+    };
+    let (old_tree, new_tree) = (parent.tree()?, c.tree()?);
+    let mut opts = git2::DiffOptions::new();
+    opts.skip_binary_check(true).ignore_submodules(true);
+    let mut diff = repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts))?;
+    diff.find_similar(Some(git2::DiffFindOptions::new().renames(true)))?;
+    for delta in diff.deltas() {
+        if delta.status() == git2::Delta::Renamed
+            && delta.new_file().path_bytes() == Some(path.as_bytes())
+        {
+            return Ok(Some(delta.old_file().id()));
+        }
+    }
+    Ok(None)
+}
+
+/// The rule id of a finding that says a gate's own config or baseline changes in the range.
+pub const CONFIG_CHANGE_RULE: &str = "keyfence-config-change";
+
+/// A change to the gate's config or baseline inside the range being checked: reported, so a
+/// change that weakens the gate is reviewed rather than obeyed.
+fn config_change(path: &str, blob: Oid) -> Finding {
+    Finding {
+        rule_id: CONFIG_CHANGE_RULE.to_string(),
+        description: "The keyfence config or baseline changes here; a gate does not take it \
+                      from the change it checks: review it (it may allow secrets)"
+            .to_string(),
+        severity: crate::rules::Severity::High,
+        file: Some(path.to_string()),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+        secret: String::new(),
+        matched: String::new(),
+        entropy: 0.0,
+        fingerprint: crate::finding::fingerprint(CONFIG_CHANGE_RULE, blob.as_bytes()),
+        commit: None,
+        other_occurrences: 0,
+        source: SourceKind::Range,
+        related: Vec::new(),
+        account_id: None,
+        key_type: None,
+        decoded: None,
+        block: None,
+    }
 }
 
 /// Fills in each finding's commit provenance (looked up once per commit).

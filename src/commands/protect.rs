@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use git2::ObjectType;
 
-use super::common::{human_bytes, plural, Plan};
+use super::common::{human_bytes, plural, Plan, Trust};
 use crate::cli::ProtectArgs;
 use crate::finding::SourceKind;
 use crate::pipeline::{self, MAX_FINDINGS_PER_BLOB};
@@ -24,14 +24,18 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
     }
     // git works out the staged changes while the rules compile.
     let pending = staged::start(&repo);
-    let plan = Plan::build(&args.common, &root_dir(&repo))?;
+    let plan = Plan::build_for(
+        &args.common,
+        &Trust::Local {
+            root: root_dir(&repo),
+        },
+    )?;
     let changes = pending.finish(&repo)?;
     // From here on only objects are read.
     detach_index(&repo)?;
     let odb = repo.odb()?;
     let mut findings = Vec::new();
     let (mut files, mut bytes, mut binary) = (0u64, 0u64, 0u64);
-    let mut too_large = Vec::new();
     for change in &changes {
         if plan.engine.path_allowed(&change.path) {
             continue;
@@ -40,11 +44,24 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
             .read_header(change.blob)
             .with_context(|| format!("staged blob of {} is missing", change.path))?;
         if kind != ObjectType::Blob {
-            continue;
+            bail!(
+                "staged entry {} names object {}, a {kind}, not a file's content; the \
+                 repository is damaged (run `git fsck`)",
+                change.path,
+                change.blob
+            );
         }
         if size as u64 > plan.max_file_size {
-            too_large.push((change.path.as_str(), size as u64));
-            continue;
+            // A gate does not wave through what it did not read.
+            bail!(
+                "staged file {} is {} ({size} bytes), over --max-file-size ({} bytes), so the \
+                 commit cannot be checked and is blocked; rerun with a larger --max-file-size \
+                 (e.g. `keyfence protect --max-file-size {}`), or keep such files out of git",
+                change.path,
+                human_bytes(size as u64),
+                plan.max_file_size,
+                (size as u64).next_power_of_two()
+            );
         }
         let blob = repo.find_blob(change.blob)?;
         files += 1;
@@ -58,7 +75,6 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
         );
         if out.binary {
             binary += 1;
-            continue;
         }
         if out.findings.is_empty() {
             continue;
@@ -93,14 +109,6 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
     }
     let status = plan.emit(&mut findings)?;
     if !plan.quiet {
-        if plan.verbose {
-            for (path, size) in &too_large {
-                eprintln!(
-                    "keyfence: skipped {path}: {} is over --max-file-size",
-                    human_bytes(*size)
-                );
-            }
-        }
         let mut line = format!(
             "scanned {} staged ({}) in {:.3}s: {}",
             plural(files, "file"),
@@ -108,15 +116,10 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
             started.elapsed().as_secs_f64(),
             plural(findings.len() as u64, "finding")
         );
-        let mut skipped = Vec::new();
         if binary > 0 {
-            skipped.push(format!("{binary} binary"));
-        }
-        if !too_large.is_empty() {
-            skipped.push(format!("{} over --max-file-size", too_large.len()));
-        }
-        if !skipped.is_empty() {
-            line.push_str(&format!("; skipped {}", skipped.join(", ")));
+            line.push_str(&format!(
+                "; {binary} binary (scanned for AWS and private keys only)"
+            ));
         }
         plan.note(&line);
         if status == ExitStatus::Findings {

@@ -11,6 +11,7 @@ pub mod validate;
 
 use std::ops::Range;
 
+use crate::filters::InlineAllow;
 use crate::rules::{Candidate, Rule, RuleSet};
 use prefilter::Prefilter;
 
@@ -35,6 +36,8 @@ pub struct Engine {
     pattern_rules: Vec<Vec<usize>>,
     /// Rules without keywords: they run on every blob.
     always: Vec<usize>,
+    /// Whether inline `keyfence:allow` markers count (the gate's operator decides).
+    inline_allow: InlineAllow,
 }
 
 impl Engine {
@@ -62,7 +65,18 @@ impl Engine {
             prefilter,
             pattern_rules,
             always,
+            inline_allow: InlineAllow::On,
         }
+    }
+
+    /// Sets whether inline `keyfence:allow` markers count.
+    pub fn with_inline_allow(mut self, policy: InlineAllow) -> Engine {
+        self.inline_allow = policy;
+        self
+    }
+
+    pub fn inline_allow(&self) -> InlineAllow {
+        self.inline_allow
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -73,6 +87,22 @@ impl Engine {
         &self.rules
     }
 
+    /// How the rules treat `path`, as a value to compare: two paths with the same class get the
+    /// same findings from the same bytes (which path-restricted rules run, which rule path
+    /// allowlists apply, whether Terraform blocks are named).
+    pub fn path_class(&self, path: &str) -> Vec<bool> {
+        let mut class = vec![crate::terraform::is_terraform_path(path)];
+        for rule in &self.rules.rules {
+            if rule.paths.is_some() {
+                class.push(rule.paths.as_ref().is_some_and(|g| g.is_match(path)));
+            }
+            if rule.allowlist.has_paths() {
+                class.push(rule.allowlist.allows_path(path));
+            }
+        }
+        class
+    }
+
     /// True when the global allowlist excludes this path; sources may skip reading it.
     pub fn path_allowed(&self, path: &str) -> bool {
         self.rules.allowlist.allows_path(path)
@@ -81,6 +111,17 @@ impl Engine {
     /// Finds every match in `bytes`. `path`, when known, drives `paths` restrictions and path
     /// allowlists of rules.
     pub fn scan(&self, bytes: &[u8], path: Option<&str>) -> Vec<Match> {
+        self.scan_where(bytes, path, &|_| true)
+    }
+
+    /// [`Engine::scan`] with only the rules `keep` accepts (text hidden in binary content is
+    /// scanned with the rules whose shapes are distinctive enough there).
+    pub fn scan_where(
+        &self,
+        bytes: &[u8],
+        path: Option<&str>,
+        keep: &dyn Fn(&Rule) -> bool,
+    ) -> Vec<Match> {
         let mut out = Vec::new();
         if let Some(p) = path {
             if self.path_allowed(p) {
@@ -89,7 +130,9 @@ impl Engine {
         }
         let selected = self.select_rules(bytes);
         for idx in selected {
-            self.run_rule(idx, bytes, path, &mut out);
+            if keep(&self.rules.rules[idx]) {
+                self.run_rule(idx, bytes, path, &mut out);
+            }
         }
         dedupe_overlaps(&mut out);
         out

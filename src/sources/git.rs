@@ -16,8 +16,9 @@ pub enum Opener {
     /// As git describes it to hooks: `GIT_DIR`, `GIT_OBJECT_DIRECTORY`,
     /// `GIT_ALTERNATE_OBJECT_DIRECTORIES` (the pre-receive quarantine), else discovery from cwd.
     Env,
-    /// A git directory found once by discovery.
-    Path(PathBuf),
+    /// A git directory found once by discovery, plus object directories the environment adds
+    /// (a pre-receive hook run with `--repo` still sees the pushed objects in quarantine).
+    Path(PathBuf, Vec<PathBuf>),
 }
 
 /// libgit2's object cache budget (parsed trees and commits, counted across every open
@@ -38,6 +39,55 @@ fn limit_object_cache(bytes: usize) {
     }
 }
 
+/// Object directories the environment names besides the repository's own: git sets these for
+/// hooks (`GIT_OBJECT_DIRECTORY` is the quarantine during pre-receive).
+fn env_object_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("GIT_OBJECT_DIRECTORY") {
+        dirs.push(PathBuf::from(d));
+    }
+    if let Some(list) = std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+        dirs.extend(std::env::split_paths(&list));
+    }
+    dirs.retain(|d| d.is_dir());
+    dirs
+}
+
+fn add_object_dirs(repo: &Repository, dirs: &[PathBuf]) -> Result<(), git2::Error> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let odb = repo.odb()?;
+    for d in dirs {
+        odb.add_disk_alternate(&d.to_string_lossy())?;
+    }
+    Ok(())
+}
+
+/// Explains a repository libgit2 cannot open when the reason is knowable: SHA-256 object format.
+fn open_error(dir: Option<&Path>, err: git2::Error, fallback: String) -> anyhow::Error {
+    let git_dir = match dir {
+        Some(d) if d.join(".git").is_dir() => d.join(".git"),
+        Some(d) => d.to_path_buf(),
+        None => std::env::var_os("GIT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".git")),
+    };
+    let config = std::fs::read_to_string(git_dir.join("config")).unwrap_or_default();
+    let sha256 = config.lines().any(|l| {
+        let l = l.trim().to_ascii_lowercase().replace(' ', "");
+        l == "objectformat=sha256"
+    });
+    if sha256 {
+        return anyhow::anyhow!(
+            "{}: this repository uses SHA-256 object ids, which keyfence cannot read yet; \
+             nothing was scanned (use a SHA-1 repository, or scan a checkout with `keyfence scan`)",
+            git_dir.display()
+        );
+    }
+    anyhow::Error::new(err).context(fallback)
+}
+
 impl Opener {
     /// `--repo DIR` discovers from DIR; without it the environment and cwd decide, as for git.
     pub fn new(repo: Option<&Path>) -> anyhow::Result<(Opener, Repository)> {
@@ -48,13 +98,21 @@ impl Opener {
         limit_object_cache(OBJECT_CACHE_BYTES);
         match repo {
             Some(dir) => {
-                let r = Repository::discover(dir)
-                    .with_context(|| format!("{}: not a git repository", dir.display()))?;
-                Ok((Opener::Path(r.path().to_path_buf()), r))
+                let r = Repository::discover(dir).map_err(|e| {
+                    open_error(Some(dir), e, format!("{}: not a git repository", dir.display()))
+                })?;
+                let extra = env_object_dirs();
+                add_object_dirs(&r, &extra)?;
+                Ok((Opener::Path(r.path().to_path_buf(), extra), r))
             }
             None => {
-                let r = Repository::open_from_env()
-                    .context("not inside a git repository (use --repo DIR)")?;
+                let r = Repository::open_from_env().map_err(|e| {
+                    open_error(
+                        None,
+                        e,
+                        "not inside a git repository (use --repo DIR)".to_string(),
+                    )
+                })?;
                 Ok((Opener::Env, r))
             }
         }
@@ -63,9 +121,13 @@ impl Opener {
     /// A handle for a worker, which only reads objects (see [`detach_index`]).
     pub fn open(&self) -> Result<Repository, git2::Error> {
         let repo = match self {
-            Opener::Env => Repository::open_from_env(),
-            Opener::Path(p) => Repository::open(p),
-        }?;
+            Opener::Env => Repository::open_from_env()?,
+            Opener::Path(p, extra) => {
+                let r = Repository::open(p)?;
+                add_object_dirs(&r, extra)?;
+                r
+            }
+        };
         detach_index(&repo)?;
         Ok(repo)
     }
@@ -165,7 +227,8 @@ pub fn parse_since(s: &str) -> anyhow::Result<i64> {
         return n.parse().with_context(|| format!("`{s}` is not a date"));
     }
     let bad = || anyhow::anyhow!("`{s}` is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
-    if s.len() < 10 || !s.is_char_boundary(10) {
+    // Every valid form is ASCII; checking first keeps the byte slicing below on char boundaries.
+    if s.len() < 10 || !s.is_ascii() {
         return Err(bad());
     }
     let (date, rest) = s.split_at(10);
@@ -176,7 +239,9 @@ pub fn parse_since(s: &str) -> anyhow::Result<i64> {
     let y: i64 = parts[0].parse().map_err(|_| bad())?;
     let m: u32 = parts[1].parse().map_err(|_| bad())?;
     let d: u32 = parts[2].parse().map_err(|_| bad())?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[m as usize - 1] {
         return Err(bad());
     }
     let mut secs = days_from_civil(y, m, d) * 86_400;
@@ -192,7 +257,10 @@ pub fn parse_since(s: &str) -> anyhow::Result<i64> {
         .split(':')
         .map(|p| p.parse().map_err(|_| bad()))
         .collect::<Result<_, _>>()?;
-    if hms.len() != 3 {
+    if hms.len() != 3 || !(0..24).contains(&hms[0]) || !(0..60).contains(&hms[1]) {
+        return Err(bad());
+    }
+    if !(0..=60).contains(&hms[2]) {
         return Err(bad());
     }
     secs += hms[0] * 3600 + hms[1] * 60 + hms[2];
@@ -201,6 +269,9 @@ pub fn parse_since(s: &str) -> anyhow::Result<i64> {
         z if (z.starts_with('+') || z.starts_with('-')) && z.len() == 6 => {
             let h: i64 = z[1..3].parse().map_err(|_| bad())?;
             let mi: i64 = z[4..6].parse().map_err(|_| bad())?;
+            if &z[3..4] != ":" || h > 23 || mi > 59 {
+                return Err(bad());
+            }
             let off = (h * 60 + mi) * 60;
             secs -= if z.starts_with('-') { -off } else { off };
         }
@@ -310,6 +381,17 @@ mod tests {
             1_700_000_000
         );
         assert!(parse_since("yesterday").is_err());
+        for bad in [
+            "2023-11-14T99:99:99Z",
+            "2023-02-30",
+            "2023-11-14T10:00:00+25:00",
+            "2023-11-1\u{e9}",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+            "2023-11-14T10:00:0\u{e9}",
+        ] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+        assert!(parse_since("2024-02-29").is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{bail, Context};
-use git2::{Oid, Repository, Sort, Tree};
+use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
 use super::git::commit_of;
 
@@ -69,6 +69,125 @@ impl RevSet {
             exclude: Vec::new(),
         })
     }
+}
+
+/// What an object id leads to once annotated tags are peeled: the tags on the way (outermost
+/// first) and the object at the end of the chain.
+#[derive(Debug, Clone)]
+pub struct Peeled {
+    pub tags: Vec<Oid>,
+    pub target: Oid,
+    pub kind: ObjectType,
+}
+
+/// Follows a chain of annotated tags (a tag of a tag of …) to what it finally names. A missing
+/// object is an error: a gate must not pass over what it cannot read.
+pub fn peel(repo: &Repository, oid: Oid) -> anyhow::Result<Peeled> {
+    let mut tags = Vec::new();
+    let mut at = oid;
+    loop {
+        let obj = repo
+            .find_object(at, None)
+            .with_context(|| format!("object {at} is missing from the repository"))?;
+        match obj.kind() {
+            Some(ObjectType::Tag) => {
+                let tag = obj
+                    .into_tag()
+                    .map_err(|_| anyhow::anyhow!("object {at} is not a readable tag"))?;
+                tags.push(at);
+                at = tag.target_id();
+                if tags.len() > 1000 {
+                    bail!("tag {oid} is a chain of over 1000 tags");
+                }
+            }
+            Some(kind) => {
+                return Ok(Peeled {
+                    tags,
+                    target: at,
+                    kind,
+                })
+            }
+            None => bail!("object {at} has an unknown type"),
+        }
+    }
+}
+
+/// Besides commits, what refs can hold: annotated tag objects (their messages are content) and
+/// tags that name a blob or a tree directly.
+#[derive(Debug, Default, Clone)]
+pub struct Extras {
+    /// Annotated tag objects, each once.
+    pub tags: Vec<Oid>,
+    /// Blobs and trees named by a tag rather than reached through a commit: (object, ref name).
+    pub objects: Vec<(Oid, ObjectType, String)>,
+}
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty() && self.objects.is_empty()
+    }
+
+    /// Adds what `oid` (the target of `name`) holds besides a commit.
+    pub fn add(&mut self, peeled: &Peeled, name: &str) {
+        for t in &peeled.tags {
+            if !self.tags.contains(t) {
+                self.tags.push(*t);
+            }
+        }
+        if matches!(peeled.kind, ObjectType::Blob | ObjectType::Tree)
+            && !self.objects.iter().any(|(o, _, _)| *o == peeled.target)
+        {
+            self.objects
+                .push((peeled.target, peeled.kind, name.to_string()));
+        }
+    }
+}
+
+/// The tag objects and tag-named blobs and trees of every ref `keep` selects.
+pub fn ref_extras(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Extras> {
+    let mut extras = Extras::default();
+    for r in repo.references().context("cannot list refs")? {
+        let r = r?;
+        let (Some(name), Some(target)) = (r.name(), r.target()) else {
+            continue;
+        };
+        if !keep(name) {
+            continue;
+        }
+        let peeled = peel(repo, target)?;
+        extras.add(&peeled, name);
+    }
+    Ok(extras)
+}
+
+/// Commits that refs do not reach but history audits must: every stash entry (`stash@{n}`
+/// lives only in the reflog of `refs/stash`) and the HEAD of every linked worktree (a detached
+/// HEAD there is reachable from no ref).
+pub fn unreferenced_tips(repo: &Repository) -> anyhow::Result<Vec<Oid>> {
+    let mut tips = Vec::new();
+    if let Ok(log) = repo.reflog("refs/stash") {
+        for entry in log.iter() {
+            let id = entry.id_new();
+            if !id.is_zero() {
+                tips.push(id);
+            }
+        }
+    }
+    if let Ok(names) = repo.worktrees() {
+        for name in names.iter().flatten() {
+            let Ok(wt) = repo.find_worktree(name) else {
+                continue;
+            };
+            if let Ok(head) = Repository::open_from_worktree(&wt)
+                .and_then(|r| r.head().and_then(|h| h.peel_to_commit().map(|c| c.id())))
+            {
+                tips.push(head);
+            }
+        }
+    }
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
 }
 
 /// The commits that refs selected by `keep` point at (HEAD included when `keep` takes all).
