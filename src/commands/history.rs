@@ -127,6 +127,8 @@ pub fn collect(
     repo: &Repository,
 ) -> anyhow::Result<(Vec<Finding>, Stats)> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
+    // Before libgit2 touches a truncated loose object and spins forever (see `sources::loose`).
+    crate::sources::loose::check_all(&crate::sources::loose::object_dirs(repo))?;
     let mut extras = Extras::default();
     let mut set = if args.revs.is_empty() && !args.tags {
         // Everything the repository holds: every ref, annotated tags' messages, tags of blobs

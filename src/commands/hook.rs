@@ -140,6 +140,7 @@ fn under_framework() -> bool {
 fn pre_push(args: &PrePushArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
+    crate::sources::loose::check_all(&crate::sources::loose::object_dirs(&repo))?;
     let framework = under_framework();
     let input = if framework && std::io::stdin().is_terminal() {
         String::new()
@@ -317,6 +318,7 @@ fn pre_receive(args: &PreReceiveArgs) -> anyhow::Result<ExitStatus> {
     let input = read_stdin("pre-receive", "`<old sha> <new sha> <ref>`")?;
     let updates = parse_pre_receive(&input)?;
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
+    crate::sources::loose::check_all(&crate::sources::loose::object_dirs(&repo))?;
     // Only the git dir: a non-bare server's work tree is what an earlier push wrote.
     let plan = Plan::build_for(
         &args.common,

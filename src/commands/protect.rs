@@ -34,11 +34,17 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
     // From here on only objects are read.
     detach_index(&repo)?;
     let odb = repo.odb()?;
+    let object_dirs = crate::sources::loose::object_dirs(&repo);
     let mut findings = Vec::new();
     let (mut files, mut bytes, mut binary) = (0u64, 0u64, 0u64);
     for change in &changes {
         if plan.engine.path_allowed(&change.path) {
             continue;
+        }
+        // Staged blobs are loose: a truncated one would hang libgit2 (see `sources::loose`).
+        crate::sources::loose::check(&object_dirs, change.blob)?;
+        if let Some(old) = change.old {
+            crate::sources::loose::check(&object_dirs, old)?;
         }
         let (size, kind) = odb
             .read_header(change.blob)

@@ -3,5 +3,6 @@
 pub mod dir;
 pub mod git;
 pub mod history;
+pub mod loose;
 pub mod packorder;
 pub mod staged;

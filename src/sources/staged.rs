@@ -68,7 +68,11 @@ impl PendingChanges {
             .and_then(|out| parse_raw_diff(&out.stdout));
         match from_git {
             Some(found) => Ok(found),
-            None => changes_from_libgit2(repo),
+            None => {
+                // git itself failed: perhaps a damaged object, which would hang libgit2.
+                super::loose::check_all(&super::loose::object_dirs(repo))?;
+                changes_from_libgit2(repo)
+            }
         }
     }
 }
