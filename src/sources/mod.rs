@@ -3,6 +3,7 @@
 pub mod dir;
 pub mod git;
 pub mod history;
+pub mod lfs;
 pub mod loose;
 pub mod packorder;
 pub mod staged;
