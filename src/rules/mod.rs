@@ -30,8 +30,12 @@ pub const DFA_SIZE_LIMIT: usize = 8 << 20;
 /// capped regex is harmless, hundreds of them are gigabytes; a config may come from the repository
 /// being scanned, so the whole of it is bounded, and checked before anything is compiled.
 pub mod limits {
-    /// Total compiled size of all regexes of user rules and allowlists.
-    pub const TOTAL_REGEX_SIZE: usize = 32 << 20;
+    /// Total compiled size of all regexes of user rules and allowlists, estimated as
+    /// [`REGEX_SIZE_FACTOR`] times the forward NFA (the regex engine also builds a reverse NFA
+    /// and other search structures).
+    pub const TOTAL_REGEX_SIZE: usize = 64 << 20;
+    /// See [`TOTAL_REGEX_SIZE`].
+    pub const REGEX_SIZE_FACTOR: usize = 3;
     /// Rule entries (new rules and overrides).
     pub const RULES: usize = 2_000;
     /// Regexes: rule patterns plus allowlist `regexes`.
@@ -135,7 +139,7 @@ impl RegexBudget {
     /// under a limit of what is left, so the check itself never allocates past the budget.
     fn build(&mut self, src: &str) -> Result<Regex, UserRegexError> {
         use regex_automata::nfa::thompson;
-        let limit = REGEX_SIZE_LIMIT.min(self.left);
+        let limit = REGEX_SIZE_LIMIT.min(self.left / limits::REGEX_SIZE_FACTOR);
         let nfa = thompson::Compiler::new()
             .syntax(regex_automata::util::syntax::Config::new().utf8(false))
             .configure(
@@ -145,7 +149,7 @@ impl RegexBudget {
             )
             .build(src);
         let size = match nfa {
-            Ok(nfa) => nfa.memory_usage(),
+            Ok(nfa) => nfa.memory_usage() * limits::REGEX_SIZE_FACTOR,
             Err(_) => {
                 // A syntax error, or over the per-regex limit: the regex crate says which.
                 build_regex(src).map_err(UserRegexError::Invalid)?;
@@ -631,6 +635,12 @@ const FORMAT_NAMES: &[&str] = &[
     "critical",
 ];
 
+/// A misspelt field name (`extend_defaults`) rather than a value: up to 24 lowercase letters and
+/// underscores, with at least one underscore — no credential format looks like that.
+fn field_like(s: &str) -> bool {
+    s.len() <= 24 && s.contains('_') && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 /// Replaces each `"…"` or `` `…` `` value of 12 characters or more by its redacted form, except
 /// the config format's own names ([`FORMAT_NAMES`]).
 fn redact_quoted(message: &str) -> String {
@@ -644,7 +654,7 @@ fn redact_quoted(message: &str) -> String {
         };
         let body = &rest[body_start..body_start + len];
         out.push_str(&rest[..body_start]);
-        if body.chars().count() >= 12 && !FORMAT_NAMES.contains(&body) {
+        if body.chars().count() >= 12 && !FORMAT_NAMES.contains(&body) && !field_like(body) {
             out.push_str(&crate::finding::redact(body));
         } else {
             out.push_str(body);
