@@ -46,7 +46,9 @@ pub fn run(cmd: &RulesCommand) -> anyhow::Result<ExitStatus> {
 }
 
 fn load(args: &RulesArgs, packs: &[std::path::PathBuf]) -> anyhow::Result<Engine> {
-    let cfg = config::locate(args.config.as_deref(), std::path::Path::new("."));
+    // As for `scan .`: the config at the top of the work tree holding the current directory.
+    let root = config::config_root_for(std::path::Path::new("."));
+    let cfg = config::locate(args.config.as_deref(), &root);
     Ok(Engine::new(config::load(cfg.as_deref(), packs)?))
 }
 

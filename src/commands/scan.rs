@@ -23,13 +23,43 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// The directory whose `.keyfence.toml` applies: the first directory given, else `.`.
+/// The config root: the top of the git work tree holding the first path given (or the current
+/// directory), as for every other command; outside a repository, the first directory given,
+/// else `.`. Its `.keyfence.toml` applies and its path globs match paths relative to it.
 pub fn root(args: &ScanArgs) -> PathBuf {
-    args.paths
+    let first = args
+        .paths
         .iter()
-        .find(|p| p.is_dir())
-        .cloned()
-        .unwrap_or_else(|| PathBuf::from("."))
+        .find(|p| p.as_path() != Path::new("-"))
+        .map_or(Path::new("."), PathBuf::as_path);
+    crate::config::work_tree_of(first).unwrap_or_else(|| {
+        args.paths
+            .iter()
+            .find(|p| p.is_dir())
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."))
+    })
+}
+
+/// Where a scan root sits under the config root, as a `/`-separated prefix ("" for the root
+/// itself); `None` when it is outside, and its paths are then taken relative to itself.
+fn prefix_under(config_root: &Path, scan_root: &Path) -> Option<String> {
+    let dir = if scan_root.is_dir() {
+        scan_root
+    } else {
+        match scan_root.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    };
+    let base = std::fs::canonicalize(config_root).ok()?;
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let rel = dir.strip_prefix(&base).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
 }
 
 /// Scans, hands the raw findings to `report` (which returns how many it reported), then prints
@@ -89,36 +119,57 @@ pub fn collect(
         threads: plan.threads,
     };
     let progress = Progress::new(plan.progress, "files", None);
-    let stats = dir::walk(&roots, &opts, |file| {
-        if plan.engine.path_allowed(file.relative) {
-            return;
-        }
-        // Rules see the path relative to the scan root; the report shows it as the user gave it.
-        let mut out = pipeline::scan_bytes_capped(
-            &plan.engine,
-            file.bytes,
-            Some(file.relative),
-            SourceKind::File,
-            MAX_FINDINGS_PER_BLOB,
-        );
-        if out.binary {
-            binary.fetch_add(1, Ordering::Relaxed);
-        }
-        progress.inc(file.bytes.len() as u64, out.findings.len() as u64);
-        if out.truncated > 0 {
-            let mut t = truncated.lock().expect("no panics while locked");
-            t.push((file.display.to_string(), out.truncated));
-        }
-        if !out.findings.is_empty() {
-            for f in &mut out.findings {
-                f.file = Some(file.display.to_string());
+    let config_root = root(args);
+    let mut stats = dir::DirStats::default();
+    // One walk per root, each knowing where it sits under the config root.
+    for scan_root in &roots {
+        let prefix = prefix_under(&config_root, scan_root).unwrap_or_default();
+        let part = dir::walk(std::slice::from_ref(scan_root), &opts, |file| {
+            // Rules and allowlists see the path relative to the config root; the report shows it
+            // as the user gave it.
+            let joined;
+            let relative = if prefix.is_empty() {
+                file.relative
+            } else {
+                joined = format!("{prefix}/{}", file.relative);
+                joined.as_str()
+            };
+            if plan.engine.path_allowed(relative) {
+                return;
             }
-            findings
-                .lock()
-                .expect("no panics while locked")
-                .extend(out.findings);
-        }
-    });
+            let mut out = pipeline::scan_bytes_capped(
+                &plan.engine,
+                file.bytes,
+                Some(relative),
+                SourceKind::File,
+                MAX_FINDINGS_PER_BLOB,
+            );
+            if out.binary {
+                binary.fetch_add(1, Ordering::Relaxed);
+            }
+            progress.inc(file.bytes.len() as u64, out.findings.len() as u64);
+            if out.truncated > 0 {
+                let mut t = truncated.lock().expect("no panics while locked");
+                t.push((file.display.to_string(), out.truncated));
+            }
+            if !out.findings.is_empty() {
+                for f in &mut out.findings {
+                    f.file = Some(file.display.to_string());
+                }
+                findings
+                    .lock()
+                    .expect("no panics while locked")
+                    .extend(out.findings);
+            }
+        });
+        stats.files += part.files;
+        stats.bytes += part.bytes;
+        stats.not_regular += part.not_regular;
+        stats.too_large.extend(part.too_large);
+        stats.unreadable.extend(part.unreadable);
+    }
+    stats.too_large.sort();
+    stats.unreadable.sort();
 
     progress.finish();
     let findings = findings.into_inner().expect("no panics while locked");

@@ -23,6 +23,16 @@ pub enum Validator {
 }
 
 impl Validator {
+    /// Every name [`Validator::by_name`] accepts, for error messages.
+    pub const NAMES: &[&'static str] = &[
+        "aws-key-id",
+        "crc32-base62",
+        "signed-jwt",
+        "openssh-plain",
+        "openssh-encrypted",
+        "basic-auth",
+    ];
+
     pub fn by_name(name: &str) -> Option<Validator> {
         match name {
             "aws-key-id" => Some(Validator::AwsKeyId),

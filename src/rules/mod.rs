@@ -26,6 +26,144 @@ pub const REGEX_SIZE_LIMIT: usize = 8 << 20;
 /// Cap on the lazy DFA cache of one regex.
 pub const DFA_SIZE_LIMIT: usize = 8 << 20;
 
+/// What a config and the extra packs (everything but the shipped packs) may hold in total. One
+/// capped regex is harmless, hundreds of them are gigabytes; a config may come from the repository
+/// being scanned, so the whole of it is bounded, and checked before anything is compiled.
+pub mod limits {
+    /// Total compiled size of all regexes of user rules and allowlists, estimated as
+    /// [`REGEX_SIZE_FACTOR`] times the forward NFA (the regex engine also builds a reverse NFA
+    /// and other search structures).
+    pub const TOTAL_REGEX_SIZE: usize = 64 << 20;
+    /// See [`TOTAL_REGEX_SIZE`].
+    pub const REGEX_SIZE_FACTOR: usize = 3;
+    /// Rule entries (new rules and overrides).
+    pub const RULES: usize = 2_000;
+    /// Regexes: rule patterns plus allowlist `regexes`.
+    pub const REGEXES: usize = 4_000;
+    /// Path globs: rule `paths` plus allowlist `paths`.
+    pub const GLOBS: usize = 10_000;
+    /// Allowlist `stopwords`.
+    pub const STOPWORDS: usize = 10_000;
+    /// Rule `keywords`.
+    pub const KEYWORDS: usize = 10_000;
+    /// Allowlist `commits`.
+    pub const COMMITS: usize = 100_000;
+}
+
+/// Running totals of what user files added, against [`limits`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    rules: usize,
+    regexes: usize,
+    globs: usize,
+    stopwords: usize,
+    keywords: usize,
+    commits: usize,
+}
+
+impl Counts {
+    fn add_allowlist(&mut self, a: &AllowlistSpec) {
+        self.regexes += a.regexes.len();
+        self.globs += a.paths.len();
+        self.stopwords += a.stopwords.len();
+        self.commits += a.commits.len();
+    }
+
+    fn add_rule(&mut self, r: &RuleSpec) {
+        self.rules += 1;
+        self.regexes += usize::from(r.regex.is_some());
+        self.globs += r.paths.as_ref().map_or(0, Vec::len);
+        self.keywords += r.keywords.as_ref().map_or(0, Vec::len);
+        if let Some(a) = &r.allowlist {
+            self.add_allowlist(a);
+        }
+    }
+
+    /// The first limit exceeded, as (what, count, limit).
+    fn exceeded(&self) -> Option<(&'static str, usize, usize)> {
+        [
+            ("rules", self.rules, limits::RULES),
+            (
+                "regexes (rule patterns and allowlist `regexes`)",
+                self.regexes,
+                limits::REGEXES,
+            ),
+            (
+                "path globs (rule and allowlist `paths`)",
+                self.globs,
+                limits::GLOBS,
+            ),
+            ("allowlist `stopwords`", self.stopwords, limits::STOPWORDS),
+            ("rule `keywords`", self.keywords, limits::KEYWORDS),
+            ("allowlist `commits`", self.commits, limits::COMMITS),
+        ]
+        .into_iter()
+        .find(|(_, n, max)| n > max)
+    }
+}
+
+/// What is left of [`limits::TOTAL_REGEX_SIZE`] while user regexes are compiled.
+#[derive(Debug)]
+struct RegexBudget {
+    left: usize,
+}
+
+/// Why a user regex was refused.
+enum UserRegexError {
+    Invalid(regex::Error),
+    /// The regex is valid but would take the whole config over its total budget.
+    OverBudget,
+}
+
+impl UserRegexError {
+    fn describe(&self, src: &str) -> String {
+        match self {
+            UserRegexError::Invalid(e) => format!("invalid regex: {}", regex_error(e, src)),
+            UserRegexError::OverBudget => format!(
+                "the config's regexes together exceed the total compiled-size limit of {} MiB \
+                 (reached at this one); use fewer or simpler patterns",
+                limits::TOTAL_REGEX_SIZE >> 20
+            ),
+        }
+    }
+}
+
+impl RegexBudget {
+    fn new() -> Self {
+        RegexBudget {
+            left: limits::TOTAL_REGEX_SIZE,
+        }
+    }
+
+    /// Compiles a user regex and charges its size. The size is measured on a Thompson NFA built
+    /// under a limit of what is left, so the check itself never allocates past the budget.
+    fn build(&mut self, src: &str) -> Result<Regex, UserRegexError> {
+        use regex_automata::nfa::thompson;
+        let limit = REGEX_SIZE_LIMIT.min(self.left / limits::REGEX_SIZE_FACTOR);
+        let nfa = thompson::Compiler::new()
+            .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+            .configure(
+                thompson::Config::new()
+                    .utf8(false)
+                    .nfa_size_limit(Some(limit)),
+            )
+            .build(src);
+        let size = match nfa {
+            Ok(nfa) => nfa.memory_usage() * limits::REGEX_SIZE_FACTOR,
+            Err(_) => {
+                // A syntax error, or over the per-regex limit: the regex crate says which.
+                build_regex(src).map_err(UserRegexError::Invalid)?;
+                return Err(UserRegexError::OverBudget);
+            }
+        };
+        if size > self.left {
+            return Err(UserRegexError::OverBudget);
+        }
+        self.left -= size;
+        build_regex(src).map_err(UserRegexError::Invalid)
+    }
+}
+
 /// The packs compiled into the binary, as (file name, TOML text).
 /// Order matters: when two rules catch overlapping bytes, the earlier rule wins, so specific packs
 /// come before the generic one.
@@ -147,31 +285,29 @@ impl Allowlist {
     /// Compiles several specs into one allowlist (a rule's own, or the global union). An error
     /// names the index of the spec at fault and never echoes a pattern, which may hold a secret.
     /// `deferred`: the specs are shipped ones whose regexes compile on first use.
-    fn compile(specs: &[&AllowlistSpec], deferred: bool) -> Result<Allowlist, (usize, String)> {
+    /// `budget`: `None` for shipped specs, whose regexes compile on first use.
+    fn compile(
+        specs: &[&AllowlistSpec],
+        mut budget: Option<&mut RegexBudget>,
+    ) -> Result<Allowlist, (usize, String)> {
         let mut out = Allowlist::default();
         let mut globs = GlobSetBuilder::new();
         let mut any_glob = false;
         let mut stopwords = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
-            for g in &spec.paths {
-                globs.add(compile_glob(g).map_err(|e| (i, format!("allowlist: {e}")))?);
+            for (n, g) in spec.paths.iter().enumerate() {
+                globs.add(compile_glob(g).map_err(|e| (i, format!("allowlist paths[{n}]: {e}")))?);
                 any_glob = true;
             }
             for (n, r) in spec.regexes.iter().enumerate() {
-                if deferred {
+                let Some(budget) = budget.as_deref_mut() else {
                     out.regexes
                         .push((LazyRegex::deferred(r), spec.regex_target));
                     continue;
-                }
-                let re = build_regex(r).map_err(|e| {
-                    (
-                        i,
-                        format!(
-                            "allowlist regexes[{n}]: invalid regex: {}",
-                            regex_error(&e, r)
-                        ),
-                    )
-                })?;
+                };
+                let re = budget
+                    .build(r)
+                    .map_err(|e| (i, format!("allowlist regexes[{n}]: {}", e.describe(r))))?;
                 out.regexes
                     .push((LazyRegex::compiled(re, r), spec.regex_target));
             }
@@ -180,13 +316,17 @@ impl Allowlist {
                 .extend(spec.commits.iter().map(|c| c.to_ascii_lowercase()));
         }
         if any_glob {
-            out.paths = Some(globs.build().map_err(|e| (0, e.to_string()))?);
+            out.paths = Some(
+                globs
+                    .build()
+                    .map_err(|e| (0, format!("allowlist paths: {}", e.kind())))?,
+            );
         }
         if !stopwords.is_empty() {
             let ac = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build(&stopwords)
-                .map_err(|e| (0, e.to_string()))?;
+                .map_err(|e| (0, format!("allowlist stopwords: {e}")))?;
             out.stopwords = Some(ac);
         }
         Ok(out)
@@ -253,6 +393,10 @@ pub struct RuleSetBuilder {
     /// Ids whose regex and allowlist are still the shipped ones (compiled lazily, see
     /// [`LazyRegex`]).
     shipped: std::collections::HashSet<String>,
+    /// True while the shipped packs load: they are neither counted nor budgeted.
+    loading_shipped: bool,
+    /// What user files have added so far.
+    counts: Counts,
 }
 
 /// The shipped pack whose rules are catch-alls.
@@ -261,7 +405,10 @@ const FALLBACK_PACK: &str = "rules/generic.toml";
 impl RuleSetBuilder {
     /// Starts from the shipped packs.
     pub fn with_defaults() -> Result<Self, ConfigError> {
-        let mut b = RuleSetBuilder::default();
+        let mut b = RuleSetBuilder {
+            loading_shipped: true,
+            ..RuleSetBuilder::default()
+        };
         for (file, text) in DEFAULT_PACKS {
             let before = b.specs.len();
             b.add_pack(&PackText {
@@ -277,6 +424,7 @@ impl RuleSetBuilder {
             }
         }
         b.shipped = b.specs.iter().map(|(s, _, _)| s.id.clone()).collect();
+        b.loading_shipped = false;
         Ok(b)
     }
 
@@ -284,17 +432,24 @@ impl RuleSetBuilder {
     /// id repeated within the same file is an error.
     pub fn add_pack(&mut self, pack: &PackText<'_>) -> Result<FileSpec, ConfigError> {
         let mut spec = parse_file(pack)?;
+        if !self.loading_shipped {
+            self.count(pack, &spec)?;
+        }
         let mut seen_here: HashMap<String, usize> = HashMap::new();
         for rule in std::mem::take(&mut spec.rules) {
             let line = line_of(pack.text, rule.span().start);
             let rule = rule.into_inner();
             if !is_kebab_id(&rule.id) {
-                return Err(rule_err(
-                    pack,
+                // Not echoed: whatever is there is not an id, and may be anything.
+                return Err(ConfigError::At {
+                    file: pack.file.clone(),
                     line,
-                    &rule.id,
-                    "id must be kebab-case ([a-z0-9-]+)",
-                ));
+                    message: format!(
+                        "rule `id` must be kebab-case ([a-z0-9-]+, at most {MAX_ID_LEN} \
+                         characters); the value given ({} characters) is not shown",
+                        rule.id.chars().count()
+                    ),
+                });
             }
             if let Some(first) = seen_here.insert(rule.id.clone(), line) {
                 return Err(rule_err(
@@ -312,7 +467,8 @@ impl RuleSetBuilder {
                 file: pack.file.clone(),
                 line: line_of(pack.text, r.span().start),
             });
-            if rule.regex.is_some() || rule.allowlist.is_some() {
+            if rule.regex.is_some() || rule.allowlist.is_some() || rule.replace_allowlist.is_some()
+            {
                 self.shipped.remove(&rule.id);
             }
             match self.index.get(&rule.id) {
@@ -347,19 +503,51 @@ impl RuleSetBuilder {
         Ok(spec)
     }
 
+    /// Adds a user file's entries to the running totals; the first limit exceeded is an error
+    /// naming the file, before anything of it is compiled.
+    fn count(&mut self, pack: &PackText<'_>, spec: &FileSpec) -> Result<(), ConfigError> {
+        for r in &spec.rules {
+            self.counts.add_rule(r.get_ref());
+        }
+        if let Some(a) = &spec.allowlist {
+            self.counts.add_allowlist(a.get_ref());
+        }
+        match self.counts.exceeded() {
+            Some((what, n, max)) => Err(ConfigError::Other {
+                file: pack.file.clone(),
+                message: format!(
+                    "too many {what}: {n} with the files loaded before it, over the limit of \
+                     {max}; a config must stay small, it may come from a scanned repository"
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Compiles every enabled rule. A disabled id that names no rule is an error: a typo there
     /// would otherwise silently keep a rule on (or hide that it was meant to be off).
     pub fn build(self) -> Result<RuleSet, ConfigError> {
         for (id, origin) in &self.disabled {
             if !self.index.contains_key(id) {
-                return Err(ConfigError::Rule {
-                    file: origin.file.clone(),
-                    line: origin.line,
-                    rule: id.clone(),
-                    message: "`disabled_rules` names a rule that does not exist".into(),
+                return Err(if is_kebab_id(id) {
+                    ConfigError::Rule {
+                        file: origin.file.clone(),
+                        line: origin.line,
+                        rule: id.clone(),
+                        message: "`disabled_rules` names a rule that does not exist".into(),
+                    }
+                } else {
+                    ConfigError::At {
+                        file: origin.file.clone(),
+                        line: origin.line,
+                        message: "`disabled_rules` holds a value that is not a rule id \
+                                  (kebab-case, [a-z0-9-]+); the value is not shown"
+                            .into(),
+                    }
                 });
             }
         }
+        let mut budget = RegexBudget::new();
         let mut specs = self.specs;
         specs.sort_by_key(|(spec, _, _)| self.fallback.contains(&spec.id));
         let mut rules = Vec::with_capacity(specs.len());
@@ -368,10 +556,10 @@ impl RuleSetBuilder {
                 continue;
             }
             let shipped = self.shipped.contains(&spec.id);
-            rules.push(compile_rule(spec, origin, regex_at, shipped)?);
+            rules.push(compile_rule(spec, origin, regex_at, shipped, &mut budget)?);
         }
         let refs: Vec<&AllowlistSpec> = self.allowlists.iter().map(|(a, _)| a).collect();
-        let allowlist = Allowlist::compile(&refs, false).map_err(|(i, message)| {
+        let allowlist = Allowlist::compile(&refs, Some(&mut budget)).map_err(|(i, message)| {
             let origin = &self.allowlists[i.min(self.allowlists.len() - 1)].1;
             ConfigError::At {
                 file: origin.file.clone(),
@@ -408,7 +596,53 @@ pub fn toml_error(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     }
 }
 
-/// Replaces each `"…"` or `` `…` `` value of 12 characters or more by its redacted form.
+/// Every name the config format defines (fields and enum values). serde lists them in an
+/// unknown-field or unknown-variant error; they are not secrets, so they are shown in full.
+const FORMAT_NAMES: &[&str] = &[
+    // FileSpec
+    "extend_default",
+    "disabled_rules",
+    "packs",
+    "rules",
+    "allowlist",
+    // RuleSpec
+    "id",
+    "description",
+    "regex",
+    "keywords",
+    "entropy",
+    "paths",
+    "severity",
+    "remediation",
+    "examples",
+    "negative_examples",
+    "example_path",
+    "replace_allowlist",
+    "validate",
+    "enabled",
+    // AllowlistSpec
+    "regexes",
+    "regex_target",
+    "stopwords",
+    "commits",
+    // enum values
+    "secret",
+    "match",
+    "line",
+    "low",
+    "medium",
+    "high",
+    "critical",
+];
+
+/// A misspelt field name (`extend_defaults`) rather than a value: up to 24 lowercase letters and
+/// underscores, with at least one underscore — no credential format looks like that.
+fn field_like(s: &str) -> bool {
+    s.len() <= 24 && s.contains('_') && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// Replaces each `"…"` or `` `…` `` value of 12 characters or more by its redacted form, except
+/// the config format's own names ([`FORMAT_NAMES`]).
 fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
@@ -420,7 +654,7 @@ fn redact_quoted(message: &str) -> String {
         };
         let body = &rest[body_start..body_start + len];
         out.push_str(&rest[..body_start]);
-        if body.chars().count() >= 12 {
+        if body.chars().count() >= 12 && !FORMAT_NAMES.contains(&body) && !field_like(body) {
             out.push_str(&crate::finding::redact(body));
         } else {
             out.push_str(body);
@@ -480,6 +714,7 @@ fn compile_rule(
     origin: Origin,
     regex_at: Option<Origin>,
     shipped: bool,
+    budget: &mut RegexBudget,
 ) -> Result<Rule, ConfigError> {
     let err = |message: String| ConfigError::Rule {
         file: origin.file.clone(),
@@ -494,14 +729,14 @@ fn compile_rule(
     let regex = if shipped {
         LazyRegex::deferred(regex_src.get_ref())
     } else {
-        let compiled = build_regex(regex_src.get_ref()).map_err(|e| {
+        let compiled = budget.build(regex_src.get_ref()).map_err(|e| {
             // Point at the `regex = …` line itself, which may be in a later file than the rule.
             let at = regex_at.as_ref().unwrap_or(&origin);
             ConfigError::Rule {
                 file: at.file.clone(),
                 line: at.line,
                 rule: spec.id.clone(),
-                message: format!("invalid regex: {}", regex_error(&e, regex_src.get_ref())),
+                message: e.describe(regex_src.get_ref()),
             }
         })?;
         LazyRegex::compiled(compiled, regex_src.get_ref())
@@ -522,27 +757,38 @@ fn compile_rule(
     }
     if let Some(e) = spec.entropy {
         if !(0.0..=8.0).contains(&e) {
-            return Err(err(format!("entropy {e} is outside 0..=8 bits per byte")));
+            return Err(err("`entropy` must be within 0..=8 bits per byte".into()));
         }
     }
     let paths = match &spec.paths {
         Some(globs) if !globs.is_empty() => {
             let mut b = GlobSetBuilder::new();
-            for g in globs {
-                b.add(compile_glob(g).map_err(&err)?);
+            for (n, g) in globs.iter().enumerate() {
+                b.add(compile_glob(g).map_err(|e| err(format!("paths[{n}]: {e}")))?);
             }
-            Some(b.build().map_err(|e| err(e.to_string()))?)
+            Some(b.build().map_err(|e| err(format!("paths: {}", e.kind())))?)
         }
         _ => None,
     };
-    let allowlist = match &spec.allowlist {
-        Some(a) => Allowlist::compile(&[a], shipped).map_err(|(_, m)| err(m))?,
-        None => Allowlist::default(),
-    };
+    // The shipped allowlist (or an earlier override's) first, then this definition's own.
+    let allowlists: Vec<&AllowlistSpec> = spec
+        .inherited_allowlists
+        .iter()
+        .chain(spec.allowlist.as_ref())
+        .collect();
+    let allowlist =
+        Allowlist::compile(&allowlists, (!shipped).then_some(budget)).map_err(|(_, m)| err(m))?;
     let validator = match &spec.validate {
-        Some(name) => Some(
-            Validator::by_name(name).ok_or_else(|| err(format!("unknown validator `{name}`")))?,
-        ),
+        Some(name) => Some(Validator::by_name(name).ok_or_else(|| {
+            err(format!(
+                "unknown `validate` value; expected one of {}",
+                Validator::NAMES
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?),
         None => None,
     };
     let example_path = spec.example_path.clone().or_else(|| {
@@ -616,11 +862,13 @@ pub fn build_regex(src: &str) -> Result<Regex, regex::Error> {
         .build()
 }
 
+/// A glob with `/` matched literally. The error says what is wrong, never the glob itself (the
+/// caller names the field and index): globset's own message quotes the whole glob.
 fn compile_glob(g: &str) -> Result<Glob, String> {
     globset::GlobBuilder::new(g)
         .literal_separator(true)
         .build()
-        .map_err(|e| format!("invalid path glob `{g}`: {e}"))
+        .map_err(|e| format!("invalid glob: {}", e.kind()))
 }
 
 /// A file name that a `paths` glob such as `**/*.tfvars` accepts, for checking examples.
@@ -637,8 +885,12 @@ fn example_path_for(glob: &str) -> String {
     }
 }
 
+/// Longest rule id accepted; ids are shown in messages and reports.
+const MAX_ID_LEN: usize = 64;
+
 fn is_kebab_id(id: &str) -> bool {
     !id.is_empty()
+        && id.len() <= MAX_ID_LEN
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -15,7 +15,7 @@ pub struct FileSpec {
     pub disabled_rules: Vec<Spanned<String>>,
     /// Config only: extra rule packs to load, relative to the config file.
     #[serde(default)]
-    pub packs: Vec<String>,
+    pub packs: Vec<Spanned<String>>,
     #[serde(default)]
     pub rules: Vec<Spanned<RuleSpec>>,
     pub allowlist: Option<Spanned<AllowlistSpec>>,
@@ -39,6 +39,12 @@ pub struct RuleSpec {
     /// Path under which examples are checked, for rules restricted by `paths`.
     pub example_path: Option<String>,
     pub allowlist: Option<AllowlistSpec>,
+    /// On an override: `true` drops the allowlists of earlier definitions (the shipped one)
+    /// instead of adding to them.
+    pub replace_allowlist: Option<bool>,
+    /// Allowlists of earlier definitions that an override extends (not written in TOML).
+    #[serde(skip)]
+    pub inherited_allowlists: Vec<AllowlistSpec>,
     /// Optional offline validator applied to the secret (e.g. a checksum), by name.
     pub validate: Option<String>,
     pub enabled: Option<bool>,
@@ -94,8 +100,20 @@ impl Severity {
 }
 
 impl RuleSpec {
-    /// Overlays the fields `other` sets onto `self` (a config overriding a shipped rule).
-    pub fn merge(&mut self, other: RuleSpec) {
+    /// Overlays the fields `other` sets onto `self` (a config overriding a shipped rule). An
+    /// allowlist adds to the earlier ones, unless `replace_allowlist = true`: a user who lists
+    /// their own test keys must not lose the shipped exceptions (AWS's documentation key) by
+    /// accident.
+    pub fn merge(&mut self, mut other: RuleSpec) {
+        if other.replace_allowlist == Some(true) {
+            self.inherited_allowlists.clear();
+            self.allowlist = other.allowlist.take();
+        } else if let Some(al) = other.allowlist.take() {
+            if let Some(prev) = self.allowlist.take() {
+                self.inherited_allowlists.push(prev);
+            }
+            self.allowlist = Some(al);
+        }
         macro_rules! take {
             ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
         }
@@ -110,7 +128,6 @@ impl RuleSpec {
             examples,
             negative_examples,
             example_path,
-            allowlist,
             validate,
             enabled
         );
