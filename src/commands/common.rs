@@ -337,40 +337,12 @@ fn load_config_bytes(
 ) -> anyhow::Result<crate::rules::RuleSet> {
     let text = std::str::from_utf8(bytes)
         .with_context(|| format!("{name} (base commit): not UTF-8"))?;
-    Ok(load_text_shim(
+    Ok(config::load_text(
         Path::new(&format!("{name} (base commit)")),
         text,
         extra,
+        false,
     )?)
-}
-
-fn load_text_shim(
-    file: &Path,
-    text: &str,
-    extra: &[PathBuf],
-) -> Result<crate::rules::RuleSet, crate::error::ConfigError> {
-    use crate::rules::{spec::FileSpec, toml_error, PackText, RuleSetBuilder};
-    let spec: FileSpec = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
-    if !spec.packs.is_empty() {
-        return Err(crate::error::ConfigError::Other {
-            file: file.to_path_buf(),
-            message: "a config read from a commit cannot load packs from disk; give the \
-                      operator's config with --config"
-                .into(),
-        });
-    }
-    let mut builder = match spec.extend_default {
-        Some(false) => RuleSetBuilder::default(),
-        _ => RuleSetBuilder::with_defaults()?,
-    };
-    for pack in extra {
-        crate::rules::add_pack_file(&mut builder, pack)?;
-    }
-    builder.add_pack(&PackText {
-        file: file.to_path_buf(),
-        text,
-    })?;
-    builder.build()
 }
 
 /// `a/./b/../c` → `a/c`, without touching the file system (the file may not exist).

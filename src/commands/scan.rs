@@ -208,11 +208,13 @@ pub fn collect(
             started.elapsed().as_secs_f64(),
             plural(reported as u64, "finding"),
         );
-        let mut skipped = Vec::new();
         let bin = binary.load(Ordering::Relaxed);
         if bin > 0 {
-            skipped.push(format!("{bin} binary"));
+            line.push_str(&format!(
+                "; {bin} binary (scanned for AWS and private keys only)"
+            ));
         }
+        let mut skipped = Vec::new();
         if !stats.too_large.is_empty() {
             skipped.push(format!("{} over --max-file-size", stats.too_large.len()));
         }
@@ -226,6 +228,10 @@ pub fn collect(
             line.push_str(&format!("; skipped {}", skipped.join(", ")));
         }
         plan.note(&line);
+    }
+    if plan.strict && (!stats.too_large.is_empty() || !stats.unreadable.is_empty()) {
+        plan.note("--strict: files were skipped (see above), so the scan is incomplete");
+        return Ok(ExitStatus::Error);
     }
     Ok(status)
 }
