@@ -130,7 +130,10 @@ pub fn pair(
     let mut candidates: Vec<(usize, bool, usize, usize)> = Vec::new();
     for &s in &secrets {
         let at = ids.partition_point(|&i| placed[i].span.start < placed[s].span.start);
-        let (lo, hi) = (at.saturating_sub(NEIGHBOURS), (at + NEIGHBOURS).min(ids.len()));
+        let (lo, hi) = (
+            at.saturating_sub(NEIGHBOURS),
+            (at + NEIGHBOURS).min(ids.len()),
+        );
         for &i in &ids[lo..hi] {
             let (a, b) = (&placed[i], &placed[s]);
             let dist = a.finding.line.abs_diff(b.finding.line);

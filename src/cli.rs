@@ -188,12 +188,23 @@ pub struct InstallArgs {
     /// Install the pre-commit hook (staged changes).
     #[arg(long)]
     pub pre_commit: bool,
+    /// Install the pre-merge-commit hook (what a merge commit adds).
+    #[arg(long)]
+    pub pre_merge_commit: bool,
+    /// Install the commit-msg hook (the message of the commit being made).
+    #[arg(long)]
+    pub commit_msg: bool,
     /// Install the pre-push hook (the commits being pushed).
     #[arg(long)]
     pub pre_push: bool,
-    /// Replace hooks that keyfence did not write (the old one is kept as <hook>.keyfence-backup).
+    /// Install the pre-receive hook (on a server's bare repository).
+    #[arg(long)]
+    pub pre_receive: bool,
+    /// Put keyfence in front of hooks it did not write: the old hook is kept as
+    /// <hook>.keyfence-backup and runs after keyfence passes, with the same input.
     #[arg(long)]
     pub force: bool,
+    /// The repository (default: discovered from the current directory, as git does).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
 }

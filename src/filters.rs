@@ -68,10 +68,30 @@ mod tests {
     #[test]
     fn markers_allow_their_line_by_rule_or_fingerprint_and_only_when_on() {
         let r = "aws-access-key-id";
-        assert!(inline_allowed(InlineAllow::On, b"x = 1 # keyfence:allow", r, b"s"));
-        assert!(!inline_allowed(InlineAllow::Off, b"x = 1 # keyfence:allow", r, b"s"));
-        assert!(inline_allowed(InlineAllow::On, b"# keyfence:allow aws-access-key-id", r, b"s"));
-        assert!(!inline_allowed(InlineAllow::On, b"# keyfence:allow github-pat", r, b"s"));
+        assert!(inline_allowed(
+            InlineAllow::On,
+            b"x = 1 # keyfence:allow",
+            r,
+            b"s"
+        ));
+        assert!(!inline_allowed(
+            InlineAllow::Off,
+            b"x = 1 # keyfence:allow",
+            r,
+            b"s"
+        ));
+        assert!(inline_allowed(
+            InlineAllow::On,
+            b"# keyfence:allow aws-access-key-id",
+            r,
+            b"s"
+        ));
+        assert!(!inline_allowed(
+            InlineAllow::On,
+            b"# keyfence:allow github-pat",
+            r,
+            b"s"
+        ));
         let fp = crate::finding::fingerprint(r, b"s");
         let line = format!("# keyfence:allow {}", &fp[..16]);
         assert!(inline_allowed(InlineAllow::On, line.as_bytes(), r, b"s"));

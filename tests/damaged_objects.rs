@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 use common::{isolate, key, Sandbox, BIN};
 
 /// Runs keyfence with a hard limit so a hang fails the test instead of blocking the suite.
-fn run_limited(dir: &std::path::Path, home: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String) {
+fn run_limited(
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(dir);
     isolate(&mut cmd, home);
@@ -62,7 +67,9 @@ fn a_truncated_loose_object_fails_every_git_mode_instead_of_hanging() {
     r.write("a.txt", "base\n");
     let base = r.commit("base");
     // A large, incompressible-ish body so half the file is clearly not the whole stream.
-    let body: String = (0..4000).map(|i| format!("line {i} {}\n", key(i))).collect();
+    let body: String = (0..4000)
+        .map(|i| format!("line {i} {}\n", key(i)))
+        .collect();
     r.write("b.txt", &body);
     let tip = r.commit("adds b");
     let blob = r.git(&["rev-parse", "HEAD:b.txt"]);
@@ -78,7 +85,12 @@ fn a_truncated_loose_object_fails_every_git_mode_instead_of_hanging() {
 
     let zero = "0".repeat(40);
     let input = format!("refs/heads/main {tip} refs/heads/main {zero}\n");
-    let (code, err) = run_limited(&r.path, &r.home, &["hook", "pre-push", "nowhere", "nowhere"], &input);
+    let (code, err) = run_limited(
+        &r.path,
+        &r.home,
+        &["hook", "pre-push", "nowhere", "nowhere"],
+        &input,
+    );
     assert_eq!(code, 2, "{err}");
 
     // A staged blob truncated after `git add`.

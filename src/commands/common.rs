@@ -11,10 +11,10 @@ use crate::cli::CommonArgs;
 use crate::config;
 use crate::engine::Engine;
 use crate::filters::{self, InlineAllow};
-use git2::{Oid, Repository};
 use crate::finding::Finding;
 use crate::report::{self, Format, ReportOptions};
 use crate::ExitStatus;
+use git2::{Oid, Repository};
 
 /// Who decides what a run allows (DESIGN.md, "Who decides"): where config and baseline come from.
 pub enum Trust<'r> {
@@ -74,6 +74,8 @@ pub struct Plan {
     /// Paths (repository-relative) whose change inside a checked range is itself reported: the
     /// gate's own config and baseline, where the content being checked is someone else's.
     pub watch: Vec<String>,
+    /// Git LFS objects must be present (the developer's own gates: they are about to push them).
+    pub lfs_required: bool,
 }
 
 impl Plan {
@@ -165,6 +167,7 @@ impl Plan {
                 }
                 _ => Vec::new(),
             },
+            lfs_required: matches!(trust, Trust::Local { .. }),
         })
     }
 
@@ -261,7 +264,9 @@ fn trusted_from_base(
     repo: &Repository,
     base: Option<Oid>,
 ) -> anyhow::Result<(crate::rules::RuleSet, Option<PathBuf>, Option<Baseline>)> {
-    let workdir = repo.workdir().map(|w| w.canonicalize().unwrap_or(w.to_path_buf()));
+    let workdir = repo
+        .workdir()
+        .map(|w| w.canonicalize().unwrap_or(w.to_path_buf()));
     // An operator path inside the checkout names a file of the checked content: read it as the
     // base commit has it. Outside the checkout it is the operator's own file.
     let inside = |p: &Path| -> Option<String> {
@@ -292,7 +297,10 @@ fn trusted_from_base(
     let (rules, config_file) = match args.config.as_deref() {
         Some(p) => match inside(p) {
             Some(rel) => match at_base(&rel)? {
-                Some(text) => (load_config_bytes(&rel, &text, &args.rules_dir)?, Some(p.into())),
+                Some(text) => (
+                    load_config_bytes(&rel, &text, &args.rules_dir)?,
+                    Some(p.into()),
+                ),
                 None => anyhow::bail!(
                     "--config {} is inside the checkout being checked but not in its base \
                      commit; the gate takes config from the base (or from a path outside the \
@@ -335,8 +343,8 @@ fn load_config_bytes(
     bytes: &[u8],
     extra: &[PathBuf],
 ) -> anyhow::Result<crate::rules::RuleSet> {
-    let text = std::str::from_utf8(bytes)
-        .with_context(|| format!("{name} (base commit): not UTF-8"))?;
+    let text =
+        std::str::from_utf8(bytes).with_context(|| format!("{name} (base commit): not UTF-8"))?;
     Ok(config::load_text(
         Path::new(&format!("{name} (base commit)")),
         text,

@@ -31,6 +31,8 @@ pub struct Stats {
     pub too_large: Mutex<Vec<(String, u64)>>,
     /// Blobs over `MAX_FINDINGS_PER_BLOB` findings (only the first ones are reported).
     pub truncated: AtomicU64,
+    /// Git LFS pointers whose object is not in this repository (a server, a CI clone).
+    pub lfs_missing: AtomicU64,
 }
 
 impl Stats {
@@ -52,6 +54,13 @@ impl Stats {
             ));
         }
         let mut skipped = Vec::new();
+        let lfs = self.lfs_missing.load(Ordering::Relaxed);
+        if lfs > 0 {
+            skipped.push(format!(
+                "{} (objects not in this repository)",
+                plural(lfs, "Git LFS file")
+            ));
+        }
         let large = self.too_large.lock().map(|v| v.len()).unwrap_or(0);
         if large > 0 {
             skipped.push(format!("{large} over --max-file-size"));
@@ -300,7 +309,12 @@ fn too_large_message(what: &str, size: u64, max: u64) -> String {
 
 /// Annotated tag messages (their findings carry the tag as provenance) and blobs or trees that
 /// tags name directly; all of it counts as new.
-fn scan_extras(plan: &Plan, stats: &Stats, repo: &Repository, extras: &Extras) -> anyhow::Result<Vec<Finding>> {
+fn scan_extras(
+    plan: &Plan,
+    stats: &Stats,
+    repo: &Repository,
+    extras: &Extras,
+) -> anyhow::Result<Vec<Finding>> {
     let mut out = Vec::new();
     for &t in &extras.tags {
         let tag = repo
@@ -346,7 +360,10 @@ fn scan_extras(plan: &Plan, stats: &Stats, repo: &Repository, extras: &Extras) -
                 .with_context(|| format!("tree {oid} ({name}) is missing"))?;
             tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
                 if entry.kind() == Some(ObjectType::Blob) {
-                    let path = format!("{name}:{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+                    let path = format!(
+                        "{name}:{dir}{}",
+                        String::from_utf8_lossy(entry.name_bytes())
+                    );
                     blobs.push((entry.id(), path));
                 }
                 git2::TreeWalkResult::Ok
@@ -490,8 +507,13 @@ pub fn scan_history(
             let Some(&(_, first_path)) = live.first() else {
                 return Ok(Vec::new());
             };
-            let Some(content) =
-                read_blob(plan, &stats, repo, blob, paths[first_path as usize].as_str())?
+            let Some(content) = read_blob(
+                plan,
+                &stats,
+                repo,
+                blob,
+                paths[first_path as usize].as_str(),
+            )?
             else {
                 return Ok(Vec::new());
             };
@@ -586,7 +608,7 @@ pub fn scan_range(
     for (i, (changes, messages)) in per_commit.into_iter().enumerate() {
         pending.extend(messages);
         for c in &changes {
-            if plan.watch.iter().any(|w| *w == c.path) {
+            if plan.watch.contains(&c.path) {
                 pending.push((config_change(&c.path, c.blob), i as u32));
             }
         }
@@ -607,13 +629,15 @@ pub fn scan_range(
                     if let Some(b) = &bar {
                         b.inc(1);
                     }
-                    let Some(content) = read_blob(plan, &stats, repo, change.blob, &change.path)?
+                    let Some(blob) = read_blob(plan, &stats, repo, change.blob, &change.path)?
                     else {
                         return Ok(Vec::new());
                     };
+                    let lfs = lfs_content(plan, &stats, repo, blob.content(), &change.path)?;
+                    let content: &[u8] = lfs.as_deref().unwrap_or(blob.content());
                     let out = pipeline::scan_bytes_capped(
                         &plan.engine,
-                        content.content(),
+                        content,
                         Some(&change.path),
                         SourceKind::Range,
                         pipeline::MAX_FINDINGS_PER_BLOB,
@@ -625,13 +649,17 @@ pub fn scan_range(
                         return Ok(Vec::new());
                     }
                     let commit_id = commits[*commit as usize];
-                    let lines = range_added_lines(repo, commit_id, change)?;
+                    // A changed LFS pointer brings a new object: all of it is new.
+                    let lines = match lfs {
+                        Some(_) => Lines::All,
+                        None => range_added_lines(repo, commit_id, change)?,
+                    };
                     let out = if out.truncated > 0 {
                         // Over the cap: count only added lines, so old keys cannot crowd out
                         // a new one.
                         pipeline::scan_bytes_where(
                             &plan.engine,
-                            content.content(),
+                            content,
                             Some(&change.path),
                             SourceKind::Range,
                             pipeline::MAX_FINDINGS_PER_BLOB,
@@ -657,6 +685,26 @@ pub fn scan_range(
     let mut findings = attach_commits(repo, commits, pending)?;
     findings.extend(scan_extras(plan, &stats, repo, extras)?);
     Ok((findings, stats))
+}
+
+/// The content behind a Git LFS pointer, when the object is here. Where it should be (the
+/// developer's own gates, which push it) its absence fails the gate; elsewhere (a server, a CI
+/// clone without LFS objects) it is counted and said in the summary.
+fn lfs_content(
+    plan: &Plan,
+    stats: &Stats,
+    repo: &Repository,
+    blob: &[u8],
+    path: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(ptr) = crate::sources::lfs::pointer(blob) else {
+        return Ok(None);
+    };
+    if ptr.local_path(repo).is_file() || plan.lfs_required {
+        return super::protect::read_lfs_object(repo, &ptr, path, plan.max_file_size).map(Some);
+    }
+    stats.lfs_missing.fetch_add(1, Ordering::Relaxed);
+    Ok(None)
 }
 
 /// The lines a commit adds to a changed path: new relative to the path in every parent, where a

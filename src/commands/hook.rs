@@ -56,7 +56,8 @@ fn tip_of(
     extras: &mut Extras,
 ) -> anyhow::Result<Option<Oid>> {
     let oid = Oid::from_str(id.as_str())?;
-    let peeled = peel(repo, oid).with_context(|| format!("{what} {id} is not in this repository"))?;
+    let peeled =
+        peel(repo, oid).with_context(|| format!("{what} {id} is not in this repository"))?;
     extras.add(&peeled, name);
     Ok(match peeled.kind {
         ObjectType::Commit => Some(peeled.target),
@@ -120,7 +121,9 @@ fn framework_update(repo: &Repository) -> anyhow::Result<Option<PushUpdate>> {
     if let Some(local) = local_ref {
         let oid = repo
             .revparse_single(&local)
-            .with_context(|| format!("PRE_COMMIT_LOCAL_BRANCH `{local}` is not in this repository"))?
+            .with_context(|| {
+                format!("PRE_COMMIT_LOCAL_BRANCH `{local}` is not in this repository")
+            })?
             .id();
         return Ok(Some(PushUpdate {
             local_ref: local,
@@ -344,7 +347,10 @@ fn pre_receive(args: &PreReceiveArgs) -> anyhow::Result<ExitStatus> {
                     continue;
                 };
                 let Some(base) = base_of(&repo, base) else {
-                    bail!("old sha {base} of {} is not a commit here", escape_control(&u.refname));
+                    bail!(
+                        "old sha {base} of {} is not a commit here",
+                        escape_control(&u.refname)
+                    );
                 };
                 RevSet {
                     include: vec![tip],

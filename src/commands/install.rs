@@ -18,25 +18,97 @@ pub const MARKER: &str = "# keyfence-managed-hook";
 /// silently let through; `--no-verify` remains the documented way around it.
 const MISSING: &str = r#"if ! command -v keyfence >/dev/null 2>&1; then
     echo "keyfence: the HOOK hook needs the keyfence binary on PATH and cannot find it." >&2
-    echo "keyfence: install it (cargo install keyfence), or bypass this once with: git VERB --no-verify" >&2
+    echo "keyfence: put keyfence on PATH (see keyfence's README, Install), or bypass this once with: git VERB --no-verify" >&2
     exit 1
 fi
 "#;
 
-fn script(hook: &str, verb: &str, command: &str) -> String {
-    format!(
-        "#!/bin/sh\n{MARKER} (written by `keyfence install`; delete this line to keep keyfence from replacing the file)\n\
-         # Blocks {verb}s that add secrets. Bypass once, with care: git {verb} --no-verify\n{}exec {command}\n",
-        MISSING.replace("HOOK", hook).replace("VERB", verb)
-    )
+/// One hook keyfence can install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    PreCommit,
+    PreMergeCommit,
+    CommitMsg,
+    PrePush,
+    PreReceive,
 }
 
+impl Hook {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::PreCommit => "pre-commit",
+            Hook::PreMergeCommit => "pre-merge-commit",
+            Hook::CommitMsg => "commit-msg",
+            Hook::PrePush => "pre-push",
+            Hook::PreReceive => "pre-receive",
+        }
+    }
+
+    /// The git verb the hook gates (for the bypass hint).
+    fn verb(self) -> &'static str {
+        match self {
+            Hook::PreCommit | Hook::CommitMsg => "commit",
+            Hook::PreMergeCommit => "merge",
+            Hook::PrePush | Hook::PreReceive => "push",
+        }
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            Hook::PreCommit | Hook::PreMergeCommit => "keyfence protect --staged",
+            Hook::CommitMsg => "keyfence hook commit-msg \"$1\"",
+            Hook::PrePush => "keyfence hook pre-push \"$@\"",
+            Hook::PreReceive => "keyfence hook pre-receive",
+        }
+    }
+
+    /// Hooks that read git's input on stdin: the input is kept so a displaced hook gets it too.
+    fn reads_stdin(self) -> bool {
+        matches!(self, Hook::PrePush | Hook::PreReceive)
+    }
+}
+
+/// The script for `hook`. A hook that keyfence displaced (kept as `<hook>.keyfence-backup`, e.g.
+/// git-lfs's pre-push, which uploads LFS objects) runs after keyfence passes, with the same
+/// arguments and stdin, and its exit status is the hook's.
+pub fn script(hook: Hook) -> String {
+    let name = hook.name();
+    let mut out = format!(
+        "#!/bin/sh\n{MARKER} (written by `keyfence install`; delete this line to keep keyfence from replacing the file)\n\
+         # Blocks a git {verb} that would add secrets. Bypass once, with care: git {verb} --no-verify\n{missing}",
+        verb = hook.verb(),
+        missing = MISSING.replace("HOOK", name).replace("VERB", hook.verb())
+    );
+    let backup = format!("\"$0.{BACKUP_SUFFIX}\"");
+    if hook.reads_stdin() {
+        out.push_str(&format!(
+            "input=$(mktemp \"${{TMPDIR:-/tmp}}/keyfence-{name}.XXXXXX\") || exit 1\n\
+             trap 'rm -f \"$input\"' EXIT\n\
+             cat > \"$input\"\n\
+             {cmd} < \"$input\" || exit $?\n\
+             if [ -x {backup} ]; then\n    {backup} \"$@\" < \"$input\" || exit $?\nfi\n\
+             exit 0\n",
+            cmd = hook.command()
+        ));
+    } else {
+        out.push_str(&format!(
+            "{cmd} || exit $?\n\
+             if [ -x {backup} ]; then\n    exec {backup} \"$@\"\nfi\n",
+            cmd = hook.command()
+        ));
+    }
+    out
+}
+
+/// Suffix of a displaced hook, which keyfence's hook chains to.
+pub const BACKUP_SUFFIX: &str = "keyfence-backup";
+
 pub fn pre_commit_script() -> String {
-    script("pre-commit", "commit", "keyfence protect --staged")
+    script(Hook::PreCommit)
 }
 
 pub fn pre_push_script() -> String {
-    script("pre-push", "push", "keyfence hook pre-push \"$@\"")
+    script(Hook::PrePush)
 }
 
 /// Where git looks for hooks in `repo`.
@@ -53,38 +125,75 @@ pub fn hooks_dir(repo: &Repository) -> anyhow::Result<PathBuf> {
     Ok(repo.commondir().join("hooks"))
 }
 
+/// The hooks an `install` asks for: the flags given, or for a work tree every client hook and
+/// for a bare repository (a server) pre-receive.
+fn selected(args: &InstallArgs, bare: bool) -> anyhow::Result<Vec<Hook>> {
+    let mut hooks = Vec::new();
+    for (on, hook) in [
+        (args.pre_commit, Hook::PreCommit),
+        (args.pre_merge_commit, Hook::PreMergeCommit),
+        (args.commit_msg, Hook::CommitMsg),
+        (args.pre_push, Hook::PrePush),
+        (args.pre_receive, Hook::PreReceive),
+    ] {
+        if on {
+            hooks.push(hook);
+        }
+    }
+    if bare && hooks.iter().any(|h| *h != Hook::PreReceive) {
+        bail!(
+            "this is a bare repository (a server): commit and push hooks never run here; install \
+             the server gate with `keyfence install --pre-receive`"
+        );
+    }
+    if hooks.is_empty() {
+        if bare {
+            bail!(
+                "this is a bare repository (a server): commit and push hooks never run here; \
+                 install the server gate with `keyfence install --pre-receive`"
+            );
+        }
+        hooks = vec![
+            Hook::PreCommit,
+            Hook::PreMergeCommit,
+            Hook::CommitMsg,
+            Hook::PrePush,
+        ];
+    }
+    Ok(hooks)
+}
+
 pub fn run(args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     let (_, repo) = Opener::new(args.repo.as_deref())?;
+    let hooks = selected(args, repo.is_bare())?;
     let dir = hooks_dir(&repo)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let both = !args.pre_commit && !args.pre_push;
-    let mut hooks = Vec::new();
-    if args.pre_commit || both {
-        hooks.push(("pre-commit", pre_commit_script()));
-    }
-    if args.pre_push || both {
-        hooks.push(("pre-push", pre_push_script()));
-    }
     // Check everything first, so a refusal leaves no half-installed set behind.
-    for (name, _) in &hooks {
+    for hook in &hooks {
+        let name = hook.name();
         let path = dir.join(name);
         if is_foreign(&path)? && !args.force {
             bail!(
-                "{} exists and was not written by keyfence; rerun with --force to replace it \
-                 (the old hook is kept as {name}.keyfence-backup), or call keyfence from it yourself",
+                "{} exists and was not written by keyfence; rerun with --force to put keyfence \
+                 in front of it (the old hook is kept as {name}.{BACKUP_SUFFIX} and still runs \
+                 after keyfence passes), or call keyfence from it yourself",
                 path.display()
             );
         }
     }
-    for (name, body) in &hooks {
+    for hook in &hooks {
+        let name = hook.name();
         let path = dir.join(name);
         if is_foreign(&path)? {
-            let backup = dir.join(format!("{name}.keyfence-backup"));
+            let backup = dir.join(format!("{name}.{BACKUP_SUFFIX}"));
             std::fs::rename(&path, &backup)
                 .with_context(|| format!("cannot move {} aside", path.display()))?;
-            eprintln!("keyfence: kept the old hook as {}", backup.display());
+            eprintln!(
+                "keyfence: kept the old hook as {}; it runs after keyfence passes",
+                backup.display()
+            );
         }
-        write_executable(&path, body)?;
+        write_executable(&path, &script(*hook))?;
         eprintln!("keyfence: installed {}", path.display());
     }
     Ok(ExitStatus::Clean)

@@ -10,8 +10,9 @@ use super::common::{human_bytes, plural, Plan, Trust};
 use crate::cli::ProtectArgs;
 use crate::finding::SourceKind;
 use crate::pipeline::{self, MAX_FINDINGS_PER_BLOB};
+use crate::sources::git::Lines;
 use crate::sources::git::{detach_index, root_dir, Opener};
-use crate::sources::staged;
+use crate::sources::{lfs, staged};
 use crate::ExitStatus;
 
 pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
@@ -70,11 +71,22 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
             );
         }
         let blob = repo.find_blob(change.blob)?;
+        // A Git LFS pointer: the content is the object in .git/lfs, which `git add` put there.
+        let lfs = match lfs::pointer(blob.content()) {
+            Some(ptr) => Some(read_lfs_object(
+                &repo,
+                &ptr,
+                &change.path,
+                plan.max_file_size,
+            )?),
+            None => None,
+        };
+        let content: &[u8] = lfs.as_deref().unwrap_or(blob.content());
         files += 1;
-        bytes += size as u64;
+        bytes += content.len() as u64;
         let out = pipeline::scan_bytes_capped(
             &plan.engine,
-            blob.content(),
+            content,
             Some(&change.path),
             SourceKind::Staged,
             MAX_FINDINGS_PER_BLOB,
@@ -86,12 +98,16 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
             continue;
         }
         // Only now is the diff worth computing: most staged files hold no candidate at all.
-        let added = staged::added(&repo, change)?;
+        // A changed LFS pointer means new content: every line of the object counts.
+        let added = match lfs {
+            Some(_) => Lines::All,
+            None => staged::added(&repo, change)?,
+        };
         let out = if out.truncated > 0 {
             // Over the cap: count only added lines, so old keys cannot crowd out a new one.
             pipeline::scan_bytes_where(
                 &plan.engine,
-                blob.content(),
+                content,
                 Some(&change.path),
                 SourceKind::Staged,
                 MAX_FINDINGS_PER_BLOB,
@@ -136,4 +152,29 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(status)
+}
+
+/// The content behind a staged LFS pointer. Missing, it cannot be checked: the commit is blocked.
+pub(crate) fn read_lfs_object(
+    repo: &git2::Repository,
+    ptr: &lfs::Pointer,
+    path: &str,
+    max: u64,
+) -> anyhow::Result<Vec<u8>> {
+    let file = ptr.local_path(repo);
+    if ptr.size > max {
+        bail!(
+            "{path} is a Git LFS file of {} bytes, over --max-file-size ({max} bytes), so it \
+             cannot be checked; rerun with a larger --max-file-size",
+            ptr.size
+        );
+    }
+    std::fs::read(&file).with_context(|| {
+        format!(
+            "{path} is a Git LFS pointer but its object {} is not in {}, so its content cannot be \
+             checked; run `git lfs fetch` (or `git lfs install` and add the file again)",
+            ptr.oid,
+            file.display()
+        )
+    })
 }

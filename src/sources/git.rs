@@ -99,7 +99,11 @@ impl Opener {
         match repo {
             Some(dir) => {
                 let r = Repository::discover(dir).map_err(|e| {
-                    open_error(Some(dir), e, format!("{}: not a git repository", dir.display()))
+                    open_error(
+                        Some(dir),
+                        e,
+                        format!("{}: not a git repository", dir.display()),
+                    )
                 })?;
                 let extra = env_object_dirs();
                 add_object_dirs(&r, &extra)?;
@@ -240,7 +244,20 @@ pub fn parse_since(s: &str) -> anyhow::Result<i64> {
     let m: u32 = parts[1].parse().map_err(|_| bad())?;
     let d: u32 = parts[2].parse().map_err(|_| bad())?;
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&m) || d < 1 || d > month_days[m as usize - 1] {
         return Err(bad());
     }

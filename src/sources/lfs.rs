@@ -77,7 +77,10 @@ mod tests {
             })
         );
         assert_eq!(pointer(b"version 1\n"), None);
-        let bad = format!("version https://git-lfs.github.com/spec/v1\noid sha256:{}\n", &oid[1..]);
+        let bad = format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:{}\n",
+            &oid[1..]
+        );
         assert_eq!(pointer(bad.as_bytes()), None);
     }
 }
