@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(shown, format!("key = {} end", redact(&secret)));
         // Cut after redaction: the long tail goes, and never in the middle of a word.
         let long = format!("{text} {}", "word ".repeat(200));
-        let shown = redact_spans(long.as_bytes(), &[at.clone()], 40);
+        let shown = redact_spans(long.as_bytes(), std::slice::from_ref(&at), 40);
         assert!(shown.len() <= 40 && shown.ends_with('…'), "{shown}");
         assert!(shown.starts_with(&format!("key = {} end", redact(&secret))));
         // Overlapping spans are merged: only the union's ends show.

@@ -158,8 +158,8 @@ fn check(label: &str, run: &Run, cases: &[Case], no_redact: bool) {
                 shown.is_empty(),
                 "{label}: {} piece(s) of a {}-char secret of shape {} shown, e.g. {:?}",
                 shown.len(),
-                c.shape,
                 c.secret.len(),
+                c.shape,
                 shown.first()
             );
         }
