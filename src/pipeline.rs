@@ -238,11 +238,18 @@ fn scan_text_where(
     (findings, dropped)
 }
 
+/// Secret ranges up to this long are kept in a plain sorted list (see [`BlobSecrets`]).
+const SHORT_SPAN: usize = 512;
+
 /// Every secret of one blob's hits, so that a finding's match text can be shown with all of them
 /// redacted, not only its own: a key ID inside its pair's match, a clear key beside a decoded one.
 struct BlobSecrets {
-    /// Blob ranges of the clear hits' secrets and of the encoded runs that decoded to one.
-    spans: Intervals,
+    /// Blob ranges of the clear hits' secrets and of the encoded runs that decoded to one, up to
+    /// [`SHORT_SPAN`] bytes long, sorted: those touching a match start at most that far before it.
+    short: Vec<Range<usize>>,
+    /// The longer ones (PEM bodies, large encoded runs): few, looked up with a running maximum.
+    /// Split so that one huge range early in a blob cannot make every lookup walk every range.
+    long: Intervals,
     /// The secrets' bytes (8 or more), for matches that come out of a decoder and have no place
     /// in the blob; built only when there is such a match.
     texts: Option<aho_corasick::AhoCorasick>,
@@ -265,10 +272,28 @@ impl BlobSecrets {
                 aho_corasick::AhoCorasick::new(s).ok()
             })
             .flatten();
+        let mut all: Vec<Range<usize>> = hits.iter().map(|h| h.at.clone()).collect();
+        all.sort_unstable_by_key(|r| (r.start, r.end));
+        all.dedup();
+        let (long, short) = all.into_iter().partition(|r| r.len() > SHORT_SPAN);
         BlobSecrets {
-            spans: Intervals::new(hits.iter().map(|h| h.at.clone()).collect()),
+            short,
+            long: Intervals::new(long),
             texts,
         }
+    }
+
+    /// The secret ranges of the blob that share a byte with `span`.
+    fn in_blob(&self, span: Range<usize>) -> impl Iterator<Item = &Range<usize>> + '_ {
+        let lo = self
+            .short
+            .partition_point(|x| x.start + SHORT_SPAN < span.start);
+        let hi = self.short.partition_point(|x| x.start < span.end);
+        let start = span.start;
+        self.short[lo..hi.max(lo)]
+            .iter()
+            .filter(move |x| x.end > start)
+            .chain(self.long.overlapping(&span))
     }
 
     /// The match text of `h` (trimmed) raw and capped, and redacted then capped.
@@ -284,8 +309,7 @@ impl BlobSecrets {
         let mut spans = vec![h.secret_in_match.clone()];
         match h.match_start {
             Some(start) => spans.extend(
-                self.spans
-                    .overlapping(&(start..start + m.len()))
+                self.in_blob(start..start + m.len())
                     .map(|r| r.start.max(start) - start..r.end.min(start + m.len()) - start),
             ),
             None => {
