@@ -1,6 +1,8 @@
 //! A finding: a match placed in its file (and commit), identified by a location-free
 //! fingerprint, carrying its secret redacted unless the user asked otherwise.
 
+use std::ops::Range;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -43,8 +45,11 @@ pub struct Finding {
     pub end_column: usize,
     /// The raw secret; rendered through [`redact`] unless `--no-redact`.
     pub secret: String,
-    /// The raw text of the whole match (capped), redacted likewise.
+    /// The raw text of the whole match, capped: shown only with `--no-redact`.
     pub matched: String,
+    /// The match as shown with redaction on: every secret in it (its own, and the other matches'
+    /// of the same blob) redacted *before* the cap was applied; see [`redact_spans`].
+    pub matched_redacted: String,
     pub entropy: f64,
     pub fingerprint: String,
     pub commit: Option<Commit>,
@@ -104,15 +109,116 @@ pub fn redact(secret: &str) -> String {
     }
 }
 
+/// `text` with every byte range of `spans` replaced by its [`redact`]ed form (overlapping ranges
+/// merged first), then cut to at most `cap` bytes on a char boundary. Redacting before cutting is
+/// the point: a match cut first keeps a long secret's prefix, which redaction can then no longer
+/// find. A cut never ends inside a word: an unknown secret (another blob's) that straddles the cut
+/// is dropped rather than shown in part; the cut is marked with `…`.
+pub fn redact_spans(text: &[u8], spans: &[Range<usize>], cap: usize) -> String {
+    let mut spans: Vec<Range<usize>> = spans
+        .iter()
+        .map(|r| r.start.min(text.len())..r.end.min(text.len()))
+        .filter(|r| !r.is_empty())
+        .collect();
+    spans.sort_by_key(|r| (r.start, r.end));
+    let mut out = String::with_capacity(text.len().min(cap + 8));
+    let mut at = 0;
+    let mut i = 0;
+    while i < spans.len() {
+        let mut span = spans[i].clone();
+        i += 1;
+        while i < spans.len() && spans[i].start <= span.end {
+            span.end = span.end.max(spans[i].end);
+            i += 1;
+        }
+        if span.start > at {
+            out.push_str(&String::from_utf8_lossy(&text[at..span.start]));
+        }
+        out.push_str(&redact(&String::from_utf8_lossy(&text[span.clone()])));
+        at = span.end;
+        if out.len() > cap {
+            break;
+        }
+    }
+    if out.len() <= cap && at < text.len() {
+        // Only what the cap can keep (and a char past it, to see whether the cut splits a
+        // word): a huge tail is not copied to be cut.
+        let end = text.len().min(at + (cap - out.len()) + 4);
+        out.push_str(&String::from_utf8_lossy(&text[at..end]));
+        at = end;
+    }
+    cut_between_words(out, cap, at < text.len())
+}
+
+/// Cuts `s` to at most `cap` bytes (with the `…` mark) at a char boundary that is not inside a
+/// word; `force` cuts (and marks) even when `s` fits, because more text followed.
+fn cut_between_words(mut s: String, cap: usize, force: bool) -> String {
+    const MARK: &str = "…";
+    if s.len() <= cap && !force {
+        return s;
+    }
+    let mut end = cap.saturating_sub(MARK.len()).min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let is_word = |c: char| !(c.is_whitespace() || "\"'`,;()[]{}<>|…".contains(c));
+    let next_is_word = if end == s.len() {
+        force
+    } else {
+        s[end..].chars().next().is_some_and(is_word)
+    };
+    let splits_word = next_is_word && s[..end].chars().next_back().is_some_and(is_word);
+    if splits_word {
+        end = s[..end]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !is_word(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+    }
+    s.truncate(end);
+    s.push_str(MARK);
+    s
+}
+
+/// `s` cut to at most `cap` bytes on a char boundary (the raw match of `--no-redact`).
+pub fn cap_str(s: &str, cap: usize) -> String {
+    let mut end = cap.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Secrets that the engine finds in the findings' commit summaries: a key pasted into a commit
+/// message is redacted in the summary even when no scan reported that message itself.
+pub fn secrets_in_summaries(engine: &crate::engine::Engine, findings: &[Finding]) -> Vec<String> {
+    let mut summaries: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.commit.as_ref().map(|c| c.summary.as_str()))
+        .collect();
+    summaries.sort_unstable();
+    summaries.dedup();
+    summaries
+        .into_iter()
+        .flat_map(|s| {
+            engine
+                .scan(s.as_bytes(), None)
+                .into_iter()
+                .map(move |m| String::from_utf8_lossy(&s.as_bytes()[m.secret]).into_owned())
+        })
+        .collect()
+}
+
 /// With redaction on, a finding's match text or commit summary may still hold *another*
 /// finding's secret: a key ID right before its secret key (`AKIA…,secret` in credentials.csv), or a
 /// key pasted into the commit message of a commit that also leaked a file; a key ID folded into a
 /// pair finding as `related`. Replaces every secret found in the run (8 characters or more, related
-/// ones included) by its redacted form in those fields.
-pub fn redact_cross_references(findings: &mut [Finding]) {
+/// ones and `extra` ones included) by its redacted form in those fields.
+pub fn redact_cross_references(findings: &mut [Finding], extra: &[String]) {
     let mut secrets: Vec<String> = findings
         .iter()
         .flat_map(|f| std::iter::once(&f.secret).chain(f.related.iter().map(|r| &r.secret)))
+        .chain(extra)
         .filter(|s| s.len() >= 8)
         .cloned()
         .collect();
@@ -134,7 +240,7 @@ pub fn redact_cross_references(findings: &mut [Finding]) {
         }
     };
     for f in findings.iter_mut() {
-        scrub(&mut f.matched);
+        scrub(&mut f.matched_redacted);
         if let Some(c) = &mut f.commit {
             scrub(&mut c.summary);
         }
@@ -151,15 +257,13 @@ impl Finding {
         }
     }
 
-    /// The match as it may be shown: the secret inside it replaced by its redacted form.
+    /// The match as it may be shown: with redaction, every secret inside it redacted.
     pub fn shown_match(&self, redacted: bool) -> String {
-        if !redacted {
-            return self.matched.clone();
+        if redacted {
+            self.matched_redacted.clone()
+        } else {
+            self.matched.clone()
         }
-        if self.secret.is_empty() {
-            return self.matched.clone();
-        }
-        self.matched.replace(&self.secret, &redact(&self.secret))
     }
 
     /// The account ID as AWS writes it: 12 digits, zero-padded.
@@ -188,6 +292,7 @@ mod tests {
             end_column: 1,
             secret: secret.into(),
             matched: matched.into(),
+            matched_redacted: matched.into(),
             entropy: 0.0,
             fingerprint: String::new(),
             commit: summary.map(|s| Commit {
@@ -213,7 +318,7 @@ mod tests {
             finding(&id, &id, Some(&format!("add {id}"))),
             finding(&secret, &format!("{id},{secret}"), None),
         ];
-        redact_cross_references(&mut fs);
+        redact_cross_references(&mut fs, &[]);
         assert_eq!(
             fs[0].commit.as_ref().unwrap().summary,
             format!("add {}", redact(&id))
@@ -221,6 +326,28 @@ mod tests {
         assert_eq!(
             fs[1].shown_match(true),
             format!("{},{}", redact(&id), redact(&secret))
+        );
+    }
+
+    #[test]
+    fn spans_are_redacted_before_the_cap() {
+        let secret = "S".repeat(3) + &"x".repeat(1000) + "TAIL";
+        let text = format!("key = {secret} end");
+        let at = 6..6 + secret.len();
+        let shown = redact_spans(text.as_bytes(), std::slice::from_ref(&at), 512);
+        assert_eq!(shown, format!("key = {} end", redact(&secret)));
+        // Cut after redaction: the long tail goes, and never in the middle of a word.
+        let long = format!("{text} {}", "word ".repeat(200));
+        let shown = redact_spans(long.as_bytes(), std::slice::from_ref(&at), 40);
+        assert!(shown.len() <= 40 && shown.ends_with('…'), "{shown}");
+        assert!(shown.starts_with(&format!("key = {} end", redact(&secret))));
+        // Overlapping spans are merged: only the union's ends show.
+        let shown = redact_spans(b"0123456789abcdefghijklmnop", &[0..12, 8..20], 512);
+        assert_eq!(shown, "0123…ghijklmnop");
+        // An unknown token cut by the cap is dropped whole.
+        assert_eq!(
+            redact_spans(b"a=1 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", &[], 16),
+            "a=1 …"
         );
     }
 

@@ -49,13 +49,25 @@ pub fn run(cli: cli::Cli) -> ExitStatus {
     match commands::dispatch(cli) {
         Ok(status) => status,
         Err(err) => {
+            // A closed stdout under a listing (`keyfence rules list | head`). Never a report's:
+            // `Plan::emit` turns its own broken pipe into exit 1 when findings were cut short,
+            // and a report file's into a plain error, so a finding never becomes a 0 here.
             if is_broken_pipe(&err) {
                 return ExitStatus::Clean;
             }
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "keyfence: error: {err}");
+            // Messages carry paths and names from the scanned content: shown, not obeyed.
+            let _ = writeln!(
+                stderr,
+                "keyfence: error: {}",
+                report::escape_control(&err.to_string())
+            );
             for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
+                let _ = writeln!(
+                    stderr,
+                    "  caused by: {}",
+                    report::escape_control(&cause.to_string())
+                );
             }
             ExitStatus::Error
         }

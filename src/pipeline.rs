@@ -13,11 +13,12 @@ use crate::blob::{self, BinaryText, Content, Locator};
 use crate::engine::decode::decode_spans;
 use crate::engine::{line_around, Engine};
 use crate::filters;
-use crate::finding::{fingerprint, Finding, SourceKind};
+use crate::finding::{cap_str, fingerprint, redact_spans, Finding, SourceKind};
 use crate::terraform;
 
-/// Longest match text kept on a finding; a regex spanning a block need not copy the block.
-const MATCH_CAP: usize = 512;
+/// Longest match text kept on a finding; a regex spanning a block need not copy the block. The
+/// cap applies after redaction (see [`redact_spans`]), never before.
+pub const MATCH_CAP: usize = 512;
 /// Encodings nested deeper than this are not decoded (base64 of base64 is depth 2).
 pub const MAX_DECODE_DEPTH: usize = 2;
 /// Decoded bytes scanned per blob, at most: a file of base64 cannot cost more than this.
@@ -149,7 +150,12 @@ struct Hit<'a> {
     /// Location in the blob: the secret, or the encoded run that decoded to it.
     at: Range<usize>,
     secret: Cow<'a, [u8]>,
+    /// The whole match, uncapped: capped only once its secrets are redacted.
     matched: Cow<'a, [u8]>,
+    /// The secret's bytes within `matched`.
+    secret_in_match: Range<usize>,
+    /// Where `matched` starts in the blob; `None` when it comes out of a decoder's buffer.
+    match_start: Option<usize>,
     entropy: f64,
     decoded: Option<String>,
 }
@@ -189,7 +195,9 @@ fn scan_text_in(
             rule: m.rule,
             at: m.secret.clone(),
             secret: Cow::Borrowed(&text[m.secret.clone()]),
-            matched: Cow::Borrowed(&text[m.span.start..m.span.end.min(m.span.start + MATCH_CAP)]),
+            matched: Cow::Borrowed(&text[m.span.clone()]),
+            secret_in_match: m.secret.start - m.span.start..m.secret.end - m.span.start,
+            match_start: Some(m.span.start),
             entropy: m.entropy,
             decoded: None,
         })
@@ -231,6 +239,7 @@ fn scan_text_in(
         later.at == first.at && later.rule == first.rule && later.secret == first.secret
     });
 
+    let secrets = BlobSecrets::new(&hits);
     let tf = path.is_some_and(terraform::is_terraform_path);
     let mut locator = Locator::new(scope.binary.map_or(text, |(_, raw)| raw));
     let place = |at: usize| scope.binary.map_or(at, |(b, _)| b.original_offset(at));
@@ -263,6 +272,7 @@ fn scan_text_in(
             dropped += 1;
             continue;
         }
+        let (matched, matched_redacted) = secrets.snippets(&h);
         let finding = Finding {
             rule_id: rule.id.clone(),
             description: rule.description.clone(),
@@ -273,7 +283,8 @@ fn scan_text_in(
             end_line: end.line,
             end_column: end.column,
             secret: String::from_utf8_lossy(&h.secret).into_owned(),
-            matched: String::from_utf8_lossy(&h.matched).trim().to_string(),
+            matched,
+            matched_redacted,
             entropy: (h.entropy * 1000.0).round() / 1000.0,
             fingerprint: fingerprint(&rule.id, &h.secret),
             commit: None,
@@ -308,6 +319,102 @@ fn scan_text_in(
     (findings, dropped)
 }
 
+/// Secret ranges up to this long are kept in a plain sorted list (see [`BlobSecrets`]).
+const SHORT_SPAN: usize = 512;
+
+/// Every secret of one blob's hits, so that a finding's match text can be shown with all of them
+/// redacted, not only its own: a key ID inside its pair's match, a clear key beside a decoded one.
+struct BlobSecrets {
+    /// Blob ranges of the clear hits' secrets and of the encoded runs that decoded to one, up to
+    /// [`SHORT_SPAN`] bytes long, sorted: those touching a match start at most that far before it.
+    short: Vec<Range<usize>>,
+    /// The longer ones (PEM bodies, large encoded runs): few, looked up with a running maximum.
+    /// Split so that one huge range early in a blob cannot make every lookup walk every range.
+    long: Intervals,
+    /// The secrets' bytes (8 or more), for matches that come out of a decoder and have no place
+    /// in the blob; built only when there is such a match.
+    texts: Option<aho_corasick::AhoCorasick>,
+}
+
+impl BlobSecrets {
+    fn new(hits: &[Hit<'_>]) -> BlobSecrets {
+        let texts = hits
+            .iter()
+            .any(|h| h.match_start.is_none())
+            .then(|| {
+                let mut s: Vec<&[u8]> = hits
+                    .iter()
+                    .map(|h| h.secret.as_ref())
+                    .filter(|s| s.len() >= 8)
+                    .collect();
+                s.sort_unstable();
+                s.dedup();
+                // Standard semantics: overlapping secrets are all found, and their union redacted.
+                aho_corasick::AhoCorasick::new(s).ok()
+            })
+            .flatten();
+        let mut all: Vec<Range<usize>> = hits.iter().map(|h| h.at.clone()).collect();
+        all.sort_unstable_by_key(|r| (r.start, r.end));
+        all.dedup();
+        let (long, short) = all.into_iter().partition(|r| r.len() > SHORT_SPAN);
+        BlobSecrets {
+            short,
+            long: Intervals::new(long),
+            texts,
+        }
+    }
+
+    /// The secret ranges of the blob that share a byte with `span`.
+    fn in_blob(&self, span: Range<usize>) -> impl Iterator<Item = &Range<usize>> + '_ {
+        let lo = self
+            .short
+            .partition_point(|x| x.start + SHORT_SPAN < span.start);
+        let hi = self.short.partition_point(|x| x.start < span.end);
+        let start = span.start;
+        self.short[lo..hi.max(lo)]
+            .iter()
+            .filter(move |x| x.end > start)
+            .chain(self.long.overlapping(&span))
+    }
+
+    /// The match text of `h` (trimmed) raw and capped, and redacted then capped.
+    fn snippets(&self, h: &Hit<'_>) -> (String, String) {
+        let m = h.matched.as_ref();
+        let lead = m.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let trail = m[lead..]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        let window = lead..m.len() - trail;
+        let mut spans = vec![h.secret_in_match.clone()];
+        match h.match_start {
+            Some(start) => spans.extend(
+                self.in_blob(start..start + m.len())
+                    .map(|r| r.start.max(start) - start..r.end.min(start + m.len()) - start),
+            ),
+            None => {
+                if let Some(ac) = &self.texts {
+                    spans.extend(ac.find_overlapping_iter(m).map(|x| x.range()));
+                }
+            }
+        }
+        let spans: Vec<Range<usize>> = spans
+            .into_iter()
+            .map(|r| {
+                r.start.clamp(window.start, window.end) - window.start
+                    ..r.end.clamp(window.start, window.end) - window.start
+            })
+            .collect();
+        let text = &m[window];
+        let raw = cap_str(
+            &String::from_utf8_lossy(&text[..text.len().min(MATCH_CAP + 4)]),
+            MATCH_CAP,
+        );
+        (raw, redact_spans(text, &spans, MATCH_CAP))
+    }
+}
+
 /// Ranges sorted by start with a running maximum of their ends: "does any range overlap this
 /// one?" in one binary search.
 struct Intervals {
@@ -338,6 +445,17 @@ impl Intervals {
             .into_iter()
             .map(|(rule, ranges)| (rule, Intervals::new(ranges)))
             .collect()
+    }
+
+    /// The ranges that share a byte with `r`.
+    fn overlapping<'s>(&'s self, r: &Range<usize>) -> impl Iterator<Item = &'s Range<usize>> + 's {
+        let before_end = self.ranges.partition_point(|x| x.start < r.end);
+        let start = r.start;
+        (0..before_end)
+            .rev()
+            .take_while(move |&i| self.max_end[i] > start)
+            .map(|i| &self.ranges[i])
+            .filter(move |x| x.end > start)
     }
 
     /// True when some range shares a byte with `r`.
@@ -387,9 +505,9 @@ fn decoded_hits(
                 rule: m.rule,
                 at: at.clone(),
                 secret: Cow::Owned(buf[m.secret.clone()].to_vec()),
-                matched: Cow::Owned(
-                    buf[m.span.start..m.span.end.min(m.span.start + MATCH_CAP)].to_vec(),
-                ),
+                matched: Cow::Owned(buf[m.span.clone()].to_vec()),
+                secret_in_match: m.secret.start - m.span.start..m.secret.end - m.span.start,
+                match_start: None,
                 entropy: m.entropy,
                 decoded: Some(mark.clone()),
             });

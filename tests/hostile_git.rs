@@ -41,9 +41,9 @@ fn a_corrupt_loose_object_fails_closed_naming_it() {
     std::fs::write(&path, b"not zlib at all").unwrap();
     let run = json(&r, &["history"]);
     run.expect(2);
+    // Named before libgit2 reads it (a damaged loose object can hang libgit2).
     assert!(
-        run.stderr
-            .contains(&format!("blob {blob} (a.txt) is missing")),
+        run.stderr.contains(&format!("object {blob} is damaged")),
         "{}",
         run.stderr
     );

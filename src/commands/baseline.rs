@@ -1,12 +1,13 @@
 //! `keyfence baseline [PATH...] | --history [REV...]`: records the current findings as accepted,
 //! so later runs with `--baseline FILE` report only new ones.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 
-use super::common::{plural, Plan};
+use super::common::{plural, Plan, ReportFile};
 use crate::baseline::Baseline;
 use crate::cli::{BaselineArgs, HistoryArgs, ScanArgs};
 use crate::finding::Finding;
@@ -62,12 +63,15 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         out
     };
     let baseline = Baseline::from_findings(&findings);
-    std::fs::write(&target, baseline.render())
+    // Fingerprints only, no secrets: an ordinary file, written whole or not at all.
+    let mut file = ReportFile::create(&target, false)?;
+    file.write_all(baseline.render().as_bytes())
         .with_context(|| format!("cannot write {}", target.display()))?;
+    file.commit()?;
     if !args.common.quiet {
         eprintln!(
             "keyfence: wrote {} ({} from {}) in {:.2}s",
-            target.display(),
+            crate::report::escape_control(&target.display().to_string()),
             if baseline.len() == 1 {
                 "1 entry".to_string()
             } else {

@@ -12,7 +12,7 @@ use crate::config;
 use crate::engine::Engine;
 use crate::filters::{self, InlineAllow};
 use crate::finding::Finding;
-use crate::report::{self, Format, ReportOptions};
+use crate::report::{self, escape_control, Format, ReportOptions};
 use crate::ExitStatus;
 use git2::{Oid, Repository};
 
@@ -183,7 +183,8 @@ impl Plan {
                     let _ = writeln!(
                         err,
                         "keyfence: unused baseline entry: {} {}",
-                        e.rule_id, e.fingerprint
+                        escape_control(&e.rule_id),
+                        escape_control(&e.fingerprint)
                     );
                 }
                 if unused.is_empty() {
@@ -208,34 +209,58 @@ impl Plan {
                 ))
         });
         if self.report.redact {
-            crate::finding::redact_cross_references(findings);
+            let in_summaries = crate::finding::secrets_in_summaries(&self.engine, findings);
+            crate::finding::redact_cross_references(findings, &in_summaries);
         }
-        match &self.output {
-            Some(path) => {
-                let file = create_report_file(path, !self.report.redact)
-                    .with_context(|| format!("cannot write report to {}", path.display()))?;
-                // Reporters write in small pieces: buffer them (a syscall per JSON token is slow).
-                let mut file = std::io::BufWriter::new(file);
-                report::write(&mut file, findings, self.engine.rule_set(), &self.report)?;
-                file.flush()?;
-            }
-            None => {
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                report::write(&mut out, findings, self.engine.rule_set(), &self.report)?;
-                out.flush()?;
-            }
-        }
-        Ok(if findings.is_empty() {
+        let status = if findings.is_empty() {
             ExitStatus::Clean
         } else {
             ExitStatus::Findings
-        })
+        };
+        match &self.output {
+            Some(path) => {
+                let file = ReportFile::create(path, !self.report.redact)?;
+                // Reporters write in small pieces: buffer them (a syscall per JSON token is slow).
+                let mut out = std::io::BufWriter::new(file);
+                // A plain message, not the io::Error: a broken pipe here (a FIFO's reader gone)
+                // lost the report, and must exit 2, not pass as a closed stdout does in `run`.
+                report::write(&mut out, findings, self.engine.rule_set(), &self.report)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot write report to {}: {e}", path.display())
+                    })?;
+                let file = out.into_inner().map_err(|e| e.into_error())?;
+                file.commit()?;
+            }
+            None => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let written =
+                    report::write(&mut out, findings, self.engine.rule_set(), &self.report)
+                        .and_then(|()| out.flush());
+                match written {
+                    // The reader stopped early (`| head`): the findings still exist, and a
+                    // pipeline's status must say so, not pass.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                        if status == ExitStatus::Findings && !self.quiet {
+                            eprintln!(
+                                "keyfence: output closed before all {} were written",
+                                plural(findings.len() as u64, "finding")
+                            );
+                        }
+                        // Nothing more can go to stdout: drop the buffer without a last flush.
+                        let _ = out.into_parts();
+                    }
+                    other => other?,
+                }
+            }
+        }
+        Ok(status)
     }
 
     /// A line on stderr, unless `--quiet`.
     pub fn note(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("keyfence: {msg}");
+            eprintln!("keyfence: {}", escape_control(msg));
         }
     }
 }
@@ -368,22 +393,112 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-/// A report holding raw secrets is readable by its owner only.
-fn create_report_file(path: &Path, holds_secrets: bool) -> std::io::Result<std::fs::File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if holds_secrets {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// A report or baseline file being written: a temp file beside the destination, renamed over it
+/// by [`ReportFile::commit`], so a reader never sees half a report and an existing file is replaced
+/// whole. A symlink at the destination is refused, never followed: a planted `report.json ->
+/// ~/.bashrc` must not be overwritten (with raw secrets under `--no-redact`). A file holding raw
+/// secrets is created readable by its owner only. Dropped uncommitted, the temp file is removed.
+pub(crate) struct ReportFile {
+    file: Option<std::fs::File>,
+    temp: PathBuf,
+    dest: PathBuf,
+}
+
+impl ReportFile {
+    pub(crate) fn create(dest: &Path, holds_secrets: bool) -> anyhow::Result<ReportFile> {
+        refuse_symlink(dest)?;
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = dest
+            .file_name()
+            .with_context(|| format!("{}: not a file name", dest.display()))?;
+        let mut opts = OpenOptions::new();
+        // create_new: O_EXCL, so a name planted between two attempts is never opened.
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(if holds_secrets { 0o600 } else { 0o666 });
+        }
+        let mut attempt = 0u32;
+        loop {
+            let temp = dir.join(format!(
+                ".{}.{}.{attempt}.tmp",
+                name.to_string_lossy(),
+                std::process::id()
+            ));
+            match opts.open(&temp) {
+                Ok(file) => {
+                    #[cfg(unix)]
+                    if holds_secrets {
+                        use std::os::unix::fs::PermissionsExt;
+                        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                    }
+                    return Ok(ReportFile {
+                        file: Some(file),
+                        temp,
+                        dest: dest.to_path_buf(),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot write {}", dest.display()))
+                }
+            }
+        }
     }
-    let file = opts.open(path)?;
-    #[cfg(unix)]
-    if holds_secrets {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+
+    /// Flushes the data to disk and renames the temp file over the destination.
+    pub(crate) fn commit(mut self) -> anyhow::Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_all()
+                .with_context(|| format!("cannot write {}", self.dest.display()))?;
+        }
+        // Checked again: a symlink planted while the report was being written is refused too
+        // (rename would replace the link, not follow it, but the user should hear of it).
+        refuse_symlink(&self.dest)?;
+        std::fs::rename(&self.temp, &self.dest)
+            .with_context(|| format!("cannot write {}", self.dest.display()))?;
+        self.temp = PathBuf::new();
+        Ok(())
     }
-    Ok(file)
+}
+
+impl Write for ReportFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Ok(0),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ReportFile {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+fn refuse_symlink(dest: &Path) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink()) {
+        anyhow::bail!(
+            "refusing to write {}: it is a symbolic link (remove it, or choose another path)",
+            escape_control(&dest.display().to_string())
+        );
+    }
+    Ok(())
 }
 
 /// `1234567` → `1.2 MB`.

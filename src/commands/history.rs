@@ -113,10 +113,10 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     if !plan.quiet {
         if plan.verbose {
             for (path, size) in stats.too_large.lock().iter().flat_map(|v| v.iter()) {
-                eprintln!(
-                    "keyfence: skipped {path}: {} is over --max-file-size",
+                plan.note(&format!(
+                    "skipped {path}: {} is over --max-file-size",
                     human_bytes(*size)
-                );
+                ));
             }
         }
         plan.note(&stats.summary(findings.len(), started));
@@ -770,6 +770,7 @@ fn config_change(path: &str, blob: Oid) -> Finding {
         end_column: 1,
         secret: String::new(),
         matched: String::new(),
+        matched_redacted: String::new(),
         entropy: 0.0,
         fingerprint: crate::finding::fingerprint(CONFIG_CHANGE_RULE, blob.as_bytes()),
         commit: None,

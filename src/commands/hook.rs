@@ -16,6 +16,7 @@ use super::history::{scan_range, Stats};
 use crate::cli::{CommitMsgArgs, HookCommand, PrePushArgs, PreReceiveArgs};
 use crate::finding::{Finding, SourceKind};
 use crate::hook::{parse_pre_push, parse_pre_receive, Action, ObjectId, PushUpdate};
+use crate::report::escape_control;
 use crate::sources::git::{root_dir, shallow_commits, Opener};
 use crate::sources::history::{check_not_shallow, peel, ref_tips, walk, Extras, RevSet};
 use crate::ExitStatus;
@@ -464,18 +465,4 @@ fn gate(
         );
     }
     Ok(status)
-}
-
-/// Control characters in names that came from the pushed content, made visible instead of
-/// obeyed by the pusher's terminal.
-fn escape_control(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }

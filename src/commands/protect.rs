@@ -117,11 +117,11 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
             out
         };
         if out.truncated > 0 && !plan.quiet {
-            eprintln!(
-                "keyfence: warning: {}: over {MAX_FINDINGS_PER_BLOB} findings on staged lines; \
+            plan.note(&format!(
+                "warning: {}: over {MAX_FINDINGS_PER_BLOB} findings on staged lines; \
                  reported the first {MAX_FINDINGS_PER_BLOB}, left out {} more",
                 change.path, out.truncated
-            );
+            ));
         }
         findings.extend(
             out.findings

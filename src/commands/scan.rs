@@ -182,22 +182,22 @@ pub fn collect(
 
     if !plan.quiet {
         for (path, why) in &stats.unreadable {
-            eprintln!("keyfence: warning: {path}: {why}");
+            plan.note(&format!("warning: {path}: {why}"));
         }
         let mut truncated = truncated.into_inner().expect("no panics while locked");
         truncated.sort();
         for (path, more) in &truncated {
-            eprintln!(
-                "keyfence: warning: {path}: over {MAX_FINDINGS_PER_BLOB} findings; reported the \
+            plan.note(&format!(
+                "warning: {path}: over {MAX_FINDINGS_PER_BLOB} findings; reported the \
                  first {MAX_FINDINGS_PER_BLOB}, left out {more} more"
-            );
+            ));
         }
         if plan.verbose {
             for (path, size) in &stats.too_large {
-                eprintln!(
-                    "keyfence: skipped {path}: {} is over --max-file-size",
+                plan.note(&format!(
+                    "skipped {path}: {} is over --max-file-size",
                     human_bytes(*size)
-                );
+                ));
             }
         }
         let files = stats.files + u64::from(stdin_bytes > 0);

@@ -113,7 +113,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     // Streamed: one finding's view at a time, not a second copy of every finding.
     let items = Lazy(|| findings.iter().map(|f| JsonFinding::new(f, opts.redact)));
-    serde_json::to_writer_pretty(&mut *out, &items)?;
+    super::sanitize::write_json(out, &items)?;
     writeln!(out)
 }
 

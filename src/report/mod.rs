@@ -1,8 +1,11 @@
 //! Reports: findings in, text for people or JSON / SARIF for machines out. Reporters never scan.
 
 pub mod json;
+pub(crate) mod sanitize;
 pub mod sarif;
 pub mod text;
+
+pub(crate) use sanitize::escape_control;
 
 use std::io::Write;
 

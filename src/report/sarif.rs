@@ -141,6 +141,6 @@ pub fn write(
         }],
         version: "2.1.0",
     };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    super::sanitize::write_json(out, &doc)?;
     writeln!(out)
 }

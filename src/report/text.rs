@@ -1,7 +1,10 @@
 //! Text for people: one block per finding, then what to do now for each kind of leak found.
+//! Every field that comes from scanned content or config goes through [`esc`]: the terminal
+//! shows control characters, it does not obey them.
 
 use std::io::Write;
 
+use super::escape_control as esc;
 use super::ReportOptions;
 use crate::finding::Finding;
 use crate::rules::{RuleSet, Severity};
@@ -38,7 +41,7 @@ pub fn write(
     let p = Paint { on: opts.color };
     for f in findings {
         let place = match &f.file {
-            Some(file) => format!("{file}:{}:{}", f.line, f.column),
+            Some(file) => format!("{}:{}:{}", esc(file), f.line, f.column),
             None => format!("commit message:{}:{}", f.line, f.column),
         };
         writeln!(
@@ -46,12 +49,12 @@ pub fn write(
             "{}  {}  {}  {}",
             p.wrap("1", &place),
             p.severity(f.severity),
-            p.wrap("35", &f.rule_id),
-            f.shown_secret(opts.redact)
+            p.wrap("35", &esc(&f.rule_id)),
+            esc(&f.shown_secret(opts.redact))
         )?;
-        writeln!(out, "    {}", f.description)?;
+        writeln!(out, "    {}", esc(&f.description))?;
         if let Some(d) = details(f) {
-            writeln!(out, "    {d}")?;
+            writeln!(out, "    {}", esc(&d))?;
         }
         for r in &f.related {
             let secret = if opts.redact {
@@ -61,16 +64,23 @@ pub fn write(
             };
             writeln!(
                 out,
-                "    paired with {} {secret} at line {}:{}",
-                r.rule_id, r.line, r.column
+                "    paired with {} {} at line {}:{}",
+                esc(&r.rule_id),
+                esc(&secret),
+                r.line,
+                r.column
             )?;
         }
         if let Some(c) = &f.commit {
-            let short = &c.id[..c.id.len().min(12)];
+            let short: String = c.id.chars().take(12).collect();
             writeln!(
                 out,
-                "    commit {short}  {} <{}>  {}  {}",
-                c.author, c.email, c.date, c.summary
+                "    commit {}  {} <{}>  {}  {}",
+                esc(&short),
+                esc(&c.author),
+                esc(&c.email),
+                esc(&c.date),
+                esc(&c.summary)
             )?;
         }
         if f.other_occurrences > 0 {
@@ -90,9 +100,14 @@ pub fn write(
         seen.push(&f.rule_id);
         if let Some(text) = rules.get(&f.rule_id).and_then(|r| r.remediation.as_deref()) {
             writeln!(out)?;
-            writeln!(out, "{} {}", p.wrap("1", "What to do now —"), f.rule_id)?;
+            writeln!(
+                out,
+                "{} {}",
+                p.wrap("1", "What to do now —"),
+                esc(&f.rule_id)
+            )?;
             for line in text.trim().lines() {
-                writeln!(out, "  {}", line.trim_end())?;
+                writeln!(out, "  {}", esc(line.trim_end()))?;
             }
         }
     }

@@ -13,10 +13,12 @@ use git2::Oid;
 /// A loose object that cannot be inflated to its end.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "loose object {path} is damaged ({why}); git and keyfence cannot read it. Run `git fsck`, \
-     then restore the object (e.g. `git fetch` it again) or remove it if nothing needs it"
+    "object {id} is damaged ({why}; loose object file {path}); git and keyfence cannot read \
+     it. Run `git fsck`, then restore the object (e.g. `git fetch` it again) or remove it if \
+     nothing needs it"
 )]
 pub struct DamagedObject {
+    pub id: String,
     pub path: PathBuf,
     pub why: String,
 }
@@ -70,7 +72,15 @@ pub fn check_all(objects_dirs: &[PathBuf]) -> Result<usize, DamagedObject> {
 
 /// Inflates the whole file into a small scratch buffer; the stream must end where the file does.
 fn check_file(path: &Path) -> Result<(), DamagedObject> {
+    // objects/ab/cdef… → abcdef…
+    let id = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .zip(path.file_name())
+        .map(|(a, b)| format!("{}{}", a.to_string_lossy(), b.to_string_lossy()))
+        .unwrap_or_default();
     let damaged = |why: String| DamagedObject {
+        id: id.clone(),
         path: path.to_path_buf(),
         why,
     };
