@@ -9,7 +9,8 @@ pub const INLINE_ALLOW: &[u8] = b"keyfence:allow";
 
 /// Whether inline `keyfence:allow` markers are honoured. They come from the content being
 /// checked, so a server (or a CI range) honours them only when its operator says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum InlineAllow {
     /// Markers allow findings on their own physical line (the default on a developer's machine).
     #[default]

@@ -128,7 +128,11 @@ impl Plan {
                  anything; enable rules in the config, or do not run the gate"
             );
         }
-        let inline = args.inline_allow.unwrap_or(trust.default_inline());
+        // The flag, else the (trusted) config, else what the gate's trust implies.
+        let inline = args
+            .inline_allow
+            .or(rules.inline_allow)
+            .unwrap_or(trust.default_inline());
         let engine = Engine::new(rules).with_inline_allow(inline);
         let threads = args
             .threads

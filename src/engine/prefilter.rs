@@ -36,6 +36,9 @@ pub struct Prefilter {
     overlaps: Vec<Vec<(usize, isize)>>,
 }
 
+/// Bytes lowercased at a time (see [`Prefilter::for_each_present_in_chunks`]).
+const CHUNK: usize = 4 << 20;
+
 thread_local! {
     static LOWER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -92,13 +95,45 @@ impl Prefilter {
 
     /// Calls `found(pattern)` once for each keyword that occurs in `text`. `found` returns `false`
     /// when nothing more is needed (every rule already picked), which ends the pass early.
-    pub fn for_each_present(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
+    pub fn for_each_present(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
+        self.for_each_present_in_chunks(text, CHUNK, found)
+    }
+
+    /// [`Prefilter::for_each_present`], lowercasing at most `chunk` bytes (plus an overlap that
+    /// holds any keyword starting in the chunk, and any keyword hidden under it) at a time: a
+    /// copy of a whole 1 GB blob doubled the memory a scan needs.
+    fn for_each_present_in_chunks(
+        &self,
+        text: &[u8],
+        chunk: usize,
+        mut found: impl FnMut(usize) -> bool,
+    ) {
+        let longest = self.patterns.iter().map(Vec::len).max().unwrap_or(0);
+        let overlap = 2 * longest + 1;
+        let mut seen = vec![false; self.patterns.len()];
+        let mut start = 0;
+        loop {
+            let end = (start + chunk + overlap).min(text.len());
+            if !self.search(&text[start..end], &mut seen, &mut found) || end == text.len() {
+                return;
+            }
+            start += chunk;
+        }
+    }
+
+    /// One lowercased window; returns `false` when `found` asked to stop.
+    fn search(
+        &self,
+        text: &[u8],
+        seen: &mut [bool],
+        found: &mut impl FnMut(usize) -> bool,
+    ) -> bool {
         LOWER.with(|cell| {
             let mut lower = cell.borrow_mut();
             lower.clear();
             lower.extend(text.iter().map(u8::to_ascii_lowercase));
             let hay: &[u8] = &lower;
-            let mut seen = vec![false; self.patterns.len()];
+            let mut go_on = true;
             let mut visit = |p: usize, start: usize| -> bool {
                 if !seen[p] {
                     seen[p] = true;
@@ -128,6 +163,7 @@ impl Prefilter {
                     'groups: for (searcher, ids) in groups {
                         for m in searcher.find_iter(hay) {
                             if !visit(ids[m.pattern().as_usize()], m.start()) {
+                                go_on = false;
                                 break 'groups;
                             }
                         }
@@ -136,16 +172,18 @@ impl Prefilter {
                 Finder::Automaton(ac) => {
                     for m in ac.find_iter(hay) {
                         if !visit(m.pattern().as_usize(), m.start()) {
+                            go_on = false;
                             break;
                         }
                     }
                 }
             }
-            // Do not pin a huge file's copy to the thread.
-            if lower.capacity() > 16 << 20 {
+            // Do not pin a huge window to the thread.
+            if lower.capacity() > 2 * CHUNK {
                 *lower = Vec::new();
             }
-        });
+            go_on
+        })
     }
 }
 
@@ -218,6 +256,37 @@ mod tests {
                 .filter(|&i| lower.windows(kws[i].len()).any(|w| w == kws[i].as_bytes()))
                 .collect();
             assert_eq!(present(&kws, std::str::from_utf8(&text).unwrap()), want);
+        }
+    }
+
+    #[test]
+    fn small_windows_find_what_one_pass_finds() {
+        let kws = ["ab", "aba", "bab", "abba", "b\"a", "key", "ey_", "y_i"];
+        let kw: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
+        let pf = Prefilter::new(&kw).unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..500 {
+            let text: Vec<u8> = (0..200)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    b"abBkey_i\"xyzw"[(state % 13) as usize]
+                })
+                .collect();
+            for chunk in [1, 3, 7, 64] {
+                let mut got = Vec::new();
+                pf.for_each_present_in_chunks(&text, chunk, |p| {
+                    got.push(p);
+                    true
+                });
+                got.sort();
+                let lower = text.to_ascii_lowercase();
+                let want: Vec<usize> = (0..kws.len())
+                    .filter(|&i| lower.windows(kws[i].len()).any(|w| w == kws[i].as_bytes()))
+                    .collect();
+                assert_eq!(got, want, "chunk {chunk}");
+            }
         }
     }
 

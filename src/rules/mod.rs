@@ -371,6 +371,8 @@ impl Allowlist {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub allowlist: Allowlist,
+    /// The config's `inline_allow`, when it sets one.
+    pub inline_allow: Option<crate::filters::InlineAllow>,
 }
 
 /// A TOML text and the name to report in errors.
@@ -397,6 +399,8 @@ pub struct RuleSetBuilder {
     loading_shipped: bool,
     /// What user files have added so far.
     counts: Counts,
+    /// The last `inline_allow` a config set.
+    inline_allow: Option<crate::filters::InlineAllow>,
 }
 
 /// The shipped pack whose rules are catch-alls.
@@ -486,6 +490,9 @@ impl RuleSetBuilder {
                 }
             }
         }
+        if spec.inline_allow.is_some() {
+            self.inline_allow = spec.inline_allow;
+        }
         if let Some(al) = spec.allowlist.take() {
             let origin = Origin {
                 file: pack.file.clone(),
@@ -567,7 +574,11 @@ impl RuleSetBuilder {
                 message,
             }
         })?;
-        Ok(RuleSet { rules, allowlist })
+        Ok(RuleSet {
+            rules,
+            allowlist,
+            inline_allow: self.inline_allow,
+        })
     }
 }
 
@@ -605,6 +616,9 @@ const FORMAT_NAMES: &[&str] = &[
     "packs",
     "rules",
     "allowlist",
+    "inline_allow",
+    "on",
+    "off",
     // RuleSpec
     "id",
     "description",

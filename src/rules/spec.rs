@@ -19,6 +19,9 @@ pub struct FileSpec {
     #[serde(default)]
     pub rules: Vec<Spanned<RuleSpec>>,
     pub allowlist: Option<Spanned<AllowlistSpec>>,
+    /// Config only: whether inline `keyfence:allow` markers count (`"on"` | `"off"`). A gate
+    /// reads it from its trusted config only; `--inline-allow` overrides it.
+    pub inline_allow: Option<crate::filters::InlineAllow>,
 }
 
 /// A rule as written. Every field but `id` is optional so that a config can override one field of

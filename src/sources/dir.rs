@@ -184,6 +184,9 @@ fn read_one<F>(
         return push(&stats.too_large, (display.to_string(), size));
     }
     buf.clear();
+    // Sized once from the metadata (plus the byte that tells a file grew): read_to_end through
+    // `take` would otherwise grow by doubling, holding up to twice a 1 GB file in memory.
+    buf.reserve_exact((size as usize).saturating_add(1));
     // `take` guards against a file that grows while we read it.
     if let Err(e) = file.take(opts.max_file_size + 1).read_to_end(buf) {
         return push(&stats.unreadable, (display.to_string(), e.to_string()));
