@@ -11,7 +11,7 @@ use std::ops::Range;
 use crate::aws;
 use crate::blob::{self, BinaryText, Content, Locator};
 use crate::engine::decode::decode_spans;
-use crate::engine::{line_around, Engine};
+use crate::engine::{line_around, At, Engine};
 use crate::filters;
 use crate::finding::{cap_str, fingerprint, redact_spans, Finding, SourceKind};
 use crate::terraform;
@@ -57,7 +57,7 @@ pub fn scan_bytes_capped(
     source: SourceKind,
     cap: usize,
 ) -> Outcome {
-    scan_raw(engine, raw, path, source, cap, None)
+    scan_raw(engine, raw, path, source, cap, None, false)
 }
 
 /// [`scan_bytes_capped`] counting only findings whose (first, last) line `lines` accepts: gates
@@ -71,7 +71,14 @@ pub fn scan_bytes_where(
     cap: usize,
     lines: &dyn Fn(usize, usize) -> bool,
 ) -> Outcome {
-    scan_raw(engine, raw, path, source, cap, Some(lines))
+    scan_raw(engine, raw, path, source, cap, Some(lines), false)
+}
+
+/// Scans `raw` as if it could sit at any path (every rule runs, no path allowlist applies),
+/// keeping at most `cap` findings: which blobs are worth placing in history before their paths
+/// are known. The findings have no path; the blob is scanned again at each path it appears at.
+pub fn scan_any_path(engine: &Engine, raw: &[u8], cap: usize) -> Outcome {
+    scan_raw(engine, raw, None, SourceKind::History, cap, None, true)
 }
 
 /// The one way raw bytes are scanned; `lines: None` keeps every line.
@@ -82,6 +89,7 @@ fn scan_raw(
     source: SourceKind,
     cap: usize,
     lines: Option<&dyn Fn(usize, usize) -> bool>,
+    any_path: bool,
 ) -> Outcome {
     match blob::prepare(raw) {
         Content::Binary => {
@@ -98,6 +106,7 @@ fn scan_raw(
                 cap,
                 lines,
                 binary: Some((&hidden, raw)),
+                any_path,
             };
             let (findings, truncated) = scan_text_in(engine, &hidden.text, path, source, &scope);
             Outcome {
@@ -111,6 +120,7 @@ fn scan_raw(
                 cap,
                 lines,
                 binary: None,
+                any_path,
             };
             let (findings, truncated) = scan_text_in(engine, &text, path, source, &scope);
             Outcome {
@@ -141,6 +151,8 @@ struct Scope<'s> {
     lines: Option<&'s dyn Fn(usize, usize) -> bool>,
     /// Set when the text was extracted from binary content: where its runs are in the original.
     binary: Option<(&'s BinaryText, &'s [u8])>,
+    /// Run every rule as if the content could be at any path (see [`candidate`]).
+    any_path: bool,
 }
 
 /// A match before it becomes a finding: where it is in the blob, and its bytes (borrowed from the
@@ -171,6 +183,7 @@ pub fn scan_text(
         cap: usize::MAX,
         lines: None,
         binary: None,
+        any_path: false,
     };
     scan_text_in(engine, text, path, source, &scope).0
 }
@@ -185,9 +198,14 @@ fn scan_text_in(
     scope: &Scope<'_>,
 ) -> (Vec<Finding>, usize) {
     let cap = scope.cap;
+    let at_path = if scope.any_path {
+        At::AnyPath
+    } else {
+        At::from(path)
+    };
     let matches = match scope.binary {
-        Some(_) => engine.scan_where(text, path, &is_binary_rule),
-        None => engine.scan(text, path),
+        Some(_) => engine.scan_at(text, at_path, &is_binary_rule),
+        None => engine.scan_at(text, at_path, &|_| true),
     };
     let mut hits: Vec<Hit<'_>> = matches
         .into_iter()
@@ -208,7 +226,16 @@ fn scan_text_in(
     } else {
         MAX_DECODED_BYTES
     };
-    decoded_hits(engine, text, path, 1, None, "", &mut budget, &mut decoded);
+    decoded_hits(
+        engine,
+        text,
+        at_path,
+        1,
+        None,
+        "",
+        &mut budget,
+        &mut decoded,
+    );
     // A decoded secret and a clear-text match on the same span: the same rule found it twice
     // (keep the clear one); a lower-priority rule saw only the encoded text (keep the decoded one).
     // Interval lookups, not every pair: a blob with many clear and many decoded hits (a hostile
@@ -471,7 +498,7 @@ impl Intervals {
 fn decoded_hits(
     engine: &Engine,
     text: &[u8],
-    path: Option<&str>,
+    at_path: At<'_>,
     depth: usize,
     outer: Option<&Range<usize>>,
     marker: &str,
@@ -497,7 +524,7 @@ fn decoded_hits(
         let region = buf.len()..buf.len() + d.bytes.len();
         buf.extend_from_slice(&d.bytes);
         buf.extend_from_slice(&text[d.span.end..line_end]);
-        for m in engine.scan(&buf, path) {
+        for m in engine.scan_at(&buf, at_path, &|_| true) {
             if m.secret.start < region.start || m.secret.end > region.end {
                 continue;
             }
@@ -515,7 +542,7 @@ fn decoded_hits(
         decoded_hits(
             engine,
             &d.bytes,
-            path,
+            at_path,
             depth + 1,
             Some(&at),
             &mark,

@@ -18,6 +18,7 @@ use crate::finding::{Finding, SourceKind};
 use crate::pipeline;
 use crate::sources::git::{commit_info, parse_since, root_dir, shallow_commits, Lines, Opener};
 use crate::sources::history::{self, check_not_shallow, short, Change, Extras, RevSet};
+use crate::sources::odb::{Header, ObjectStream};
 use crate::sources::packorder::PackOrder;
 use crate::ExitStatus;
 
@@ -187,8 +188,25 @@ pub fn collect(
                 ids.join(", ")
             ));
         }
-        scan_history(plan, opener, repo, &commits, &extras, &shallow)
+        // Everything the repository holds: read every object once (git must be on PATH);
+        // a selection of revisions walks just its own commits.
+        let everything = args.revs.is_empty() && !args.tags && since.is_none();
+        if everything && git_runs() {
+            scan_all_objects(plan, opener, repo, &commits, &extras, &shallow)
+        } else {
+            scan_history(plan, opener, repo, &commits, &extras, &shallow)
+        }
     }
+}
+
+/// True when the git CLI can be run (it reads the object stream of full audits).
+fn git_runs() -> bool {
+    std::process::Command::new("git")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The revisions a rev argument names as tips (`A..B` → B, `A...B` → A and B, `^X` → none).
@@ -499,71 +517,7 @@ pub fn scan_history(
     let found_count = AtomicU64::new(0);
     let scan_blob =
         |repo: &Repository, blob: Oid, occ: &[(u32, u32)]| -> anyhow::Result<Vec<Pending>> {
-            let live: Vec<(u32, u32)> = occ
-                .iter()
-                .copied()
-                .filter(|&(_, p)| !plan.engine.path_allowed(&paths[p as usize]))
-                .collect();
-            let Some(&(_, first_path)) = live.first() else {
-                return Ok(Vec::new());
-            };
-            let Some(content) = read_blob(
-                plan,
-                &stats,
-                repo,
-                blob,
-                paths[first_path as usize].as_str(),
-            )?
-            else {
-                return Ok(Vec::new());
-            };
-            // One finding per path the blob appeared at; the oldest commit there.
-            let mut order: Vec<u32> = Vec::new();
-            let mut counts: HashMap<u32, (u32, usize)> = HashMap::new();
-            for &(c, p) in &live {
-                counts.entry(p).and_modify(|e| e.1 += 1).or_insert_with(|| {
-                    order.push(p);
-                    (c, 1)
-                });
-            }
-            // Rules and allowlists can depend on the path: the blob is scanned once per class
-            // of paths that rules treat alike (almost always one), so a path allowlist or a
-            // path-restricted rule decides for every path the blob appears at, not the first.
-            let mut classes: Vec<(Vec<bool>, Vec<u32>)> = Vec::new();
-            for &p in &order {
-                let class = plan.engine.path_class(&paths[p as usize]);
-                match classes.iter_mut().find(|(c, _)| *c == class) {
-                    Some((_, members)) => members.push(p),
-                    None => classes.push((class, vec![p])),
-                }
-            }
-            let mut res = Vec::new();
-            for (_, members) in classes {
-                // Every finding is reported here, so the per-blob cap is safe.
-                let out = pipeline::scan_bytes_capped(
-                    &plan.engine,
-                    content.content(),
-                    Some(&paths[members[0] as usize]),
-                    SourceKind::History,
-                    pipeline::MAX_FINDINGS_PER_BLOB,
-                );
-                if out.binary {
-                    stats.binary.fetch_add(1, Ordering::Relaxed);
-                }
-                if out.truncated > 0 {
-                    stats.truncated.fetch_add(1, Ordering::Relaxed);
-                }
-                for p in members {
-                    let (commit, n) = counts[&p];
-                    for f in &out.findings {
-                        let mut f = f.clone();
-                        f.file = Some(paths[p as usize].clone());
-                        f.other_occurrences = n - 1;
-                        res.push((f, commit));
-                    }
-                }
-            }
-            Ok(res)
+            place_blob(plan, &stats, repo, blob, occ, &paths)
         };
     let found = pool.install(|| {
         blobs
@@ -585,6 +539,312 @@ pub fn scan_history(
     let mut findings = attach_commits(repo, commits, pending)?;
     findings.extend(scan_extras(plan, &stats, repo, extras)?);
     Ok((findings, stats))
+}
+
+/// Bytes of objects read but not yet scanned, at most (one larger object may still pass alone):
+/// the reader waits for the scanners rather than holding the history in memory.
+const BYTES_IN_FLIGHT: usize = 64 << 20;
+
+/// A byte budget shared by the object reader and the scanners.
+struct Budget {
+    used: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Budget {
+    fn acquire(&self, n: usize) {
+        let mut used = self.used.lock().expect("no panics while locked");
+        while *used > 0 && *used + n > BYTES_IN_FLIGHT {
+            used = self.freed.wait(used).expect("no panics while locked");
+        }
+        *used += n;
+    }
+
+    fn release(&self, n: usize) {
+        let mut used = self.used.lock().expect("no panics while locked");
+        *used -= n;
+        self.freed.notify_all();
+    }
+}
+
+/// The message of a raw commit object: what follows the first blank line.
+fn raw_message(commit: &[u8]) -> &[u8] {
+    memchr::memmem::find(commit, b"\n\n").map_or(&[], |at| &commit[at + 2..])
+}
+
+/// Full audit of every ref: git inflates every object once, in pack order, and the other cores
+/// scan each blob (at any path) and each selected commit's message as it arrives. Only blobs with
+/// something to report are then placed in history (`sources::attribution`: each unique tree read
+/// once) and scanned again at their paths, so findings and their attribution are those of
+/// [`scan_history`], for about the cost of inflating the repository once.
+pub fn scan_all_objects(
+    plan: &Plan,
+    opener: &Opener,
+    repo: &Repository,
+    commits: &[Oid],
+    extras: &Extras,
+    shallow: &HashSet<Oid>,
+) -> anyhow::Result<(Vec<Finding>, Stats)> {
+    let stats = Stats {
+        commits: commits.len() as u64,
+        ..Stats::default()
+    };
+    let index: HashMap<Oid, u32> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i as u32))
+        .collect();
+    let max = plan.max_file_size;
+    let mut stream = ObjectStream::spawn(repo.path())?;
+    let mut existing: HashSet<Oid> = HashSet::new();
+    let mut oversized: Vec<(Oid, u64)> = Vec::new();
+    let candidates: Mutex<HashSet<Oid>> = Mutex::new(HashSet::new());
+    let messages: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
+    let budget = Budget {
+        used: Mutex::new(0),
+        freed: std::sync::Condvar::new(),
+    };
+    let progress = crate::progress::Progress::new(plan.progress, "objects", None);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Header, Vec<u8>)>(256);
+    let rx = Mutex::new(rx);
+    let read = std::thread::scope(|scope| -> anyhow::Result<()> {
+        let mut workers = Vec::new();
+        for _ in 0..plan.threads.max(1) {
+            workers.push(scope.spawn(|| -> anyhow::Result<()> {
+                loop {
+                    let next = rx.lock().expect("no panics while locked").recv();
+                    let Ok((header, bytes)) = next else {
+                        return Ok(());
+                    };
+                    let size = bytes.len();
+                    if header.kind == ObjectType::Blob {
+                        let out = pipeline::scan_any_path(&plan.engine, &bytes, 1);
+                        stats.blobs.fetch_add(1, Ordering::Relaxed);
+                        stats.bytes.fetch_add(size as u64, Ordering::Relaxed);
+                        if out.binary {
+                            stats.binary.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let found = !out.findings.is_empty() || out.truncated > 0;
+                        if found {
+                            candidates
+                                .lock()
+                                .expect("no panics while locked")
+                                .insert(header.id);
+                        }
+                        progress.inc(size as u64, u64::from(found));
+                    } else if let Some(&idx) = index.get(&header.id) {
+                        let found = scan_text_object(
+                            plan,
+                            &stats,
+                            raw_message(&bytes),
+                            &format!("message of commit {}", short(header.id)),
+                            SourceKind::CommitMessage,
+                        )?;
+                        if !found.is_empty() {
+                            let mut m = messages.lock().expect("no panics while locked");
+                            m.extend(found.into_iter().map(|f| (f, idx)));
+                        }
+                    }
+                    budget.release(size);
+                }
+            }));
+        }
+        let mut reading = || -> anyhow::Result<()> {
+            loop {
+                let mut buf = Vec::new();
+                let keep = |h: &Header| match h.kind {
+                    ObjectType::Blob => h.size <= max,
+                    ObjectType::Commit => index.contains_key(&h.id),
+                    _ => false,
+                };
+                let Some(header) = stream.next(&mut buf, keep)? else {
+                    return Ok(());
+                };
+                match header.kind {
+                    ObjectType::Blob => {
+                        existing.insert(header.id);
+                        if header.size > max {
+                            oversized.push((header.id, header.size));
+                            continue;
+                        }
+                    }
+                    ObjectType::Commit if index.contains_key(&header.id) => {}
+                    _ => continue,
+                }
+                budget.acquire(buf.len());
+                if tx.send((header, buf)).is_err() {
+                    // Every scanner stopped: their error is reported below.
+                    return Ok(());
+                }
+            }
+        };
+        let result = reading();
+        drop(tx);
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("a scanning thread panicked"))??;
+        }
+        result
+    });
+    progress.finish();
+    read?;
+    let t_stream = std::time::Instant::now();
+    let candidates = candidates.into_inner().expect("no panics while locked");
+    let mut pending = messages.into_inner().expect("no panics while locked");
+
+    // Where the candidates (and the blobs too large to scan) sit in history.
+    let mut wanted: HashSet<Oid> = candidates.clone();
+    wanted.extend(oversized.iter().map(|(id, _)| *id));
+    let pool = pool(plan)?;
+    let placed = pool.install(|| {
+        crate::sources::attribution::introductions(
+            opener,
+            commits,
+            shallow,
+            &crate::sources::attribution::Wanted {
+                blobs: &wanted,
+                existing: &existing,
+            },
+        )
+    })?;
+    drop(existing);
+    if plan.verbose {
+        plan.note(&format!(
+            "placed {} in history in {:.2}s",
+            plural(candidates.len() as u64, "blob with findings"),
+            t_stream.elapsed().as_secs_f64()
+        ));
+    }
+
+    let mut paths: Vec<String> = Vec::new();
+    let mut path_ids: HashMap<std::sync::Arc<str>, u32> = HashMap::new();
+    let mut occurrences = |blob: &Oid| -> Vec<(u32, u32)> {
+        placed
+            .get(blob)
+            .map(|v| {
+                v.iter()
+                    .map(|(c, p)| {
+                        let next = paths.len() as u32;
+                        let id = *path_ids.entry(p.clone()).or_insert_with(|| {
+                            paths.push(p.to_string());
+                            next
+                        });
+                        (*c, id)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut work: Vec<(Oid, Vec<(u32, u32)>)> = Vec::new();
+    let too_large: Vec<(u64, Vec<(u32, u32)>)> = oversized
+        .iter()
+        .map(|(blob, size)| (*size, occurrences(blob)))
+        .collect();
+    for blob in &candidates {
+        let occ = occurrences(blob);
+        if !occ.is_empty() {
+            work.push((*blob, occ));
+        }
+    }
+    for (size, occ) in &too_large {
+        // As a blob scan would have said it: at its first path not allowlisted.
+        if let Some(&(_, p)) = occ
+            .iter()
+            .find(|(_, p)| !plan.engine.path_allowed(&paths[*p as usize]))
+        {
+            stats.skip_large(&paths[p as usize], *size);
+        }
+    }
+    // Counted once already, while streaming: placing re-reads a few blobs without counting them.
+    let again = Stats::default();
+    let found = pool.install(|| {
+        work.par_iter()
+            .map_init(
+                || opener.open(),
+                |repo, (blob, occ)| place_blob(plan, &again, open(repo)?, *blob, occ, &paths),
+            )
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    stats
+        .truncated
+        .fetch_add(again.truncated.load(Ordering::Relaxed), Ordering::Relaxed);
+    pending.extend(found.into_iter().flatten());
+    let mut findings = attach_commits(repo, commits, pending)?;
+    findings.extend(scan_extras(plan, &stats, repo, extras)?);
+    Ok((findings, stats))
+}
+
+/// The findings of one blob at every (commit, path) where it was introduced (`occ`, oldest
+/// first, paths by index into `paths`): one finding per path, attributed to the oldest commit
+/// there. Rules and allowlists can depend on the path, so the blob is scanned once per class of
+/// paths that rules treat alike (almost always one).
+fn place_blob(
+    plan: &Plan,
+    stats: &Stats,
+    repo: &Repository,
+    blob: Oid,
+    occ: &[(u32, u32)],
+    paths: &[String],
+) -> anyhow::Result<Vec<Pending>> {
+    let live: Vec<(u32, u32)> = occ
+        .iter()
+        .copied()
+        .filter(|&(_, p)| !plan.engine.path_allowed(&paths[p as usize]))
+        .collect();
+    let Some(&(_, first_path)) = live.first() else {
+        return Ok(Vec::new());
+    };
+    let Some(content) = read_blob(plan, stats, repo, blob, paths[first_path as usize].as_str())?
+    else {
+        return Ok(Vec::new());
+    };
+    // One finding per path the blob appeared at; the oldest commit there.
+    let mut order: Vec<u32> = Vec::new();
+    let mut counts: HashMap<u32, (u32, usize)> = HashMap::new();
+    for &(c, p) in &live {
+        counts.entry(p).and_modify(|e| e.1 += 1).or_insert_with(|| {
+            order.push(p);
+            (c, 1)
+        });
+    }
+    // Rules and allowlists can depend on the path: the blob is scanned once per class
+    // of paths that rules treat alike (almost always one), so a path allowlist or a
+    // path-restricted rule decides for every path the blob appears at, not the first.
+    let mut classes: Vec<(Vec<bool>, Vec<u32>)> = Vec::new();
+    for &p in &order {
+        let class = plan.engine.path_class(&paths[p as usize]);
+        match classes.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, members)) => members.push(p),
+            None => classes.push((class, vec![p])),
+        }
+    }
+    let mut res = Vec::new();
+    for (_, members) in classes {
+        // Every finding is reported here, so the per-blob cap is safe.
+        let out = pipeline::scan_bytes_capped(
+            &plan.engine,
+            content.content(),
+            Some(&paths[members[0] as usize]),
+            SourceKind::History,
+            pipeline::MAX_FINDINGS_PER_BLOB,
+        );
+        if out.binary {
+            stats.binary.fetch_add(1, Ordering::Relaxed);
+        }
+        if out.truncated > 0 {
+            stats.truncated.fetch_add(1, Ordering::Relaxed);
+        }
+        for p in members {
+            let (commit, n) = counts[&p];
+            for f in &out.findings {
+                let mut f = f.clone();
+                f.file = Some(paths[p as usize].clone());
+                f.other_occurrences = n - 1;
+                res.push((f, commit));
+            }
+        }
+    }
+    Ok(res)
 }
 
 /// Range gate: for each commit, the lines it adds (relative to every parent), scanned with the

@@ -383,7 +383,6 @@ fn commit_msg(args: &CommitMsgArgs) -> anyhow::Result<ExitStatus> {
             plan.max_file_size
         );
     }
-    // Lines git strips (comments) are not part of the message.
     let kept: Vec<u8> = message_without_comments(&bytes, &repo);
     let out = crate::pipeline::scan_bytes(&plan.engine, &kept, None, SourceKind::CommitMessage);
     let mut findings = out.findings;
@@ -403,18 +402,22 @@ fn commit_msg(args: &CommitMsgArgs) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
-/// Drops the comment lines git will strip (`core.commentChar`, `#` by default), blanking them so
-/// line numbers stay those of the file.
-fn message_without_comments(bytes: &[u8], repo: &Repository) -> Vec<u8> {
-    let comment = repo
-        .config()
-        .and_then(|c| c.get_string("core.commentChar"))
-        .ok()
-        .and_then(|c| c.bytes().next())
-        .unwrap_or(b'#');
+/// The message as the commit will record it, at worst more of it: git strips comment lines only
+/// when the message was edited (a `-m` message keeps them) and `core.commentChar` may be `auto`,
+/// so every line is scanned, except what follows the scissors line of `git commit -v` (the staged
+/// diff, which the pre-commit gate checks by its own rules), which git always removes. Lines
+/// below it are blanked so line numbers stay those of the file.
+fn message_without_comments(bytes: &[u8], _repo: &Repository) -> Vec<u8> {
+    const SCISSORS: &[u8] = b" ------------------------ >8 ------------------------";
     let mut out = Vec::with_capacity(bytes.len());
+    let mut cut = false;
     for line in bytes.split_inclusive(|&b| b == b'\n') {
-        if line.first() == Some(&comment) {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        if !cut && body.len() > SCISSORS.len() && body.ends_with(SCISSORS) {
+            cut = true;
+        }
+        if cut {
             if line.ends_with(b"\n") {
                 out.push(b'\n');
             }

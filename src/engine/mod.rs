@@ -15,6 +15,23 @@ use crate::filters::InlineAllow;
 use crate::rules::{Candidate, Rule, RuleSet};
 use prefilter::Prefilter;
 
+/// Where scanned content sits, as far as path-dependent rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At<'a> {
+    /// At this path (relative to the config root).
+    Path(&'a str),
+    /// At no path (stdin, a commit message): path-restricted rules do not run.
+    Unknown,
+    /// At whatever path: every rule runs, no path allowlist applies.
+    AnyPath,
+}
+
+impl<'a> From<Option<&'a str>> for At<'a> {
+    fn from(path: Option<&'a str>) -> Self {
+        path.map_or(At::Unknown, At::Path)
+    }
+}
+
 /// A rule matched: byte offsets only, turned into a `Finding` once it survives the filters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
@@ -122,8 +139,15 @@ impl Engine {
         path: Option<&str>,
         keep: &dyn Fn(&Rule) -> bool,
     ) -> Vec<Match> {
+        self.scan_at(bytes, At::from(path), keep)
+    }
+
+    /// Matches of the rules `keep` accepts, for content seen `at` a path, at no known path, or
+    /// at any path (every rule runs and no path allowlist applies: a superset, for finding which
+    /// blobs are worth placing before their paths are known).
+    pub fn scan_at(&self, bytes: &[u8], at: At<'_>, keep: &dyn Fn(&Rule) -> bool) -> Vec<Match> {
         let mut out = Vec::new();
-        if let Some(p) = path {
+        if let At::Path(p) = at {
             if self.path_allowed(p) {
                 return out;
             }
@@ -131,7 +155,7 @@ impl Engine {
         let selected = self.select_rules(bytes);
         for idx in selected {
             if keep(&self.rules.rules[idx]) {
-                self.run_rule(idx, bytes, path, &mut out);
+                self.run_rule(idx, bytes, at, &mut out);
             }
         }
         dedupe_overlaps(&mut out);
@@ -165,18 +189,20 @@ impl Engine {
             .collect()
     }
 
-    fn run_rule(&self, idx: usize, bytes: &[u8], path: Option<&str>, out: &mut Vec<Match>) {
+    fn run_rule(&self, idx: usize, bytes: &[u8], at: At<'_>, out: &mut Vec<Match>) {
         let rule = &self.rules.rules[idx];
-        if let Some(p) = path {
-            if rule.paths.as_ref().is_some_and(|g| !g.is_match(p)) {
-                return;
+        match at {
+            At::Path(p) => {
+                if rule.paths.as_ref().is_some_and(|g| !g.is_match(p)) {
+                    return;
+                }
+                if rule.allowlist.allows_path(p) {
+                    return;
+                }
             }
-            if rule.allowlist.allows_path(p) {
-                return;
-            }
-        } else if rule.paths.is_some() {
             // A path-restricted rule (e.g. tfstate only) cannot apply to content of unknown path.
-            return;
+            At::Unknown if rule.paths.is_some() => return,
+            At::Unknown | At::AnyPath => {}
         }
         let regex = rule.regex.regex();
         let mut locs = regex.capture_locations();

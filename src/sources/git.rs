@@ -27,6 +27,9 @@ pub enum Opener {
 /// reads each tree twice, close together in time, so a small cache keeps most hits).
 const OBJECT_CACHE_BYTES: usize = 48 << 20;
 
+/// Pack bytes libgit2 keeps mapped at once, across every open repository.
+const MAPPED_PACK_BYTES: usize = 96 << 20;
+
 /// Caps libgit2's object cache; see [`OBJECT_CACHE_BYTES`].
 fn limit_object_cache(bytes: usize) {
     // SAFETY: GIT_OPT_SET_CACHE_MAX_SIZE takes one ssize_t. The caller has already made a
@@ -96,6 +99,12 @@ impl Opener {
         // scan needs.
         git2::opts::strict_hash_verification(false);
         limit_object_cache(OBJECT_CACHE_BYTES);
+        // SAFETY: plain global settings, made before any repository is opened. Mapped pack
+        // windows count as resident memory once touched; libgit2's default limit (8 GB on 64-bit)
+        // let a history walk keep every pack of a large repository mapped in every worker.
+        unsafe {
+            let _ = git2::opts::set_mwindow_mapped_limit(MAPPED_PACK_BYTES);
+        }
         match repo {
             Some(dir) => {
                 let r = Repository::discover(dir).map_err(|e| {
