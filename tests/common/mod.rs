@@ -227,3 +227,106 @@ pub fn at(file: &str, line: u64, commit: Option<&str>) -> Seen {
         commit.map(str::to_string),
     )
 }
+
+/// A PATH holding the built keyfence first, as a user's would.
+pub fn path_with_keyfence() -> String {
+    let dir = Path::new(BIN).parent().unwrap();
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// Makes a hook script executable.
+pub fn make_executable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// Writes `hooks/<name>` of the git dir `git_dir` as a shell script with `body`.
+pub fn write_hook(git_dir: &Path, name: &str, body: &str) {
+    let hook = git_dir.join("hooks").join(name);
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(&hook, format!("#!/bin/sh\n{body}\n")).unwrap();
+    make_executable(&hook);
+}
+
+impl Repo {
+    /// `git push ARGS` with keyfence on PATH; returns (success, stdout+stderr).
+    pub fn push(&self, args: &[&str]) -> (bool, String) {
+        let mut cmd = Command::new("git");
+        cmd.arg("push").args(args).current_dir(&self.path);
+        isolate(&mut cmd, &self.home);
+        cmd.env("PATH", path_with_keyfence());
+        let out = cmd.output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), said)
+    }
+
+    /// keyfence in this repository with extra environment variables (and everything named
+    /// `PRE_COMMIT*` removed first, so only `envs` says whether the framework runs it).
+    pub fn keyfence_env(&self, args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Run {
+        let mut cmd = assert_cmd::Command::new(BIN);
+        cmd.args(args).current_dir(&self.path);
+        isolate_assert(&mut cmd, &self.home);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("PRE_COMMIT") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.write_stdin(stdin.unwrap_or("").to_string());
+        Run::from(cmd.output().expect("keyfence runs"))
+    }
+
+    /// Writes raw bytes to `rel`.
+    pub fn write_bytes(&self, rel: &str, content: &[u8]) {
+        let p = self.path.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, content).unwrap();
+    }
+}
+
+/// A bare repository `name` in the sandbox whose pre-receive hook runs
+/// `keyfence hook pre-receive EXTRA...` (each argument single-quoted).
+pub fn bare_server(sb: &Sandbox, name: &str, extra: &[&str]) -> Repo {
+    sb.git(&["init", "-q", "--bare", "-b", "main", name]);
+    let server = sb.at(name);
+    let args: Vec<String> = extra.iter().map(|a| format!("'{a}'")).collect();
+    write_hook(
+        &server.path,
+        "pre-receive",
+        &format!("exec '{BIN}' hook pre-receive {}", args.join(" ")),
+    );
+    server
+}
+
+/// Every finding's (file, line, rule, source) as the JSON report has them, sorted.
+pub fn sources(run: &Run) -> Vec<(Option<String>, u64, String, String)> {
+    let mut v: Vec<_> = run
+        .json()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().map(str::to_string),
+                f["line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["source"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
