@@ -50,6 +50,9 @@ pub struct Finding {
     /// The match as shown with redaction on: every secret in it (its own, and the other matches'
     /// of the same blob) redacted *before* the cap was applied; see [`redact_spans`].
     pub matched_redacted: String,
+    /// The source line of the finding with every secret on it redacted, then capped: what a
+    /// reader sees in the text report (empty where there is no line, e.g. a config change).
+    pub line_text: String,
     pub entropy: f64,
     pub fingerprint: String,
     pub commit: Option<Commit>,
@@ -241,6 +244,7 @@ pub fn redact_cross_references(findings: &mut [Finding], extra: &[String]) {
     };
     for f in findings.iter_mut() {
         scrub(&mut f.matched_redacted);
+        scrub(&mut f.line_text);
         if let Some(c) = &mut f.commit {
             scrub(&mut c.summary);
         }
@@ -293,6 +297,7 @@ mod tests {
             secret: secret.into(),
             matched: matched.into(),
             matched_redacted: matched.into(),
+            line_text: String::new(),
             entropy: 0.0,
             fingerprint: String::new(),
             commit: summary.map(|s| Commit {

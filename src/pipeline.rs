@@ -19,6 +19,8 @@ use crate::terraform;
 /// Longest match text kept on a finding; a regex spanning a block need not copy the block. The
 /// cap applies after redaction (see [`redact_spans`]), never before.
 pub const MATCH_CAP: usize = 512;
+/// Longest source line kept on a finding (after its secrets are redacted).
+pub const LINE_CAP: usize = 200;
 /// Encodings nested deeper than this are not decoded (base64 of base64 is depth 2).
 pub const MAX_DECODE_DEPTH: usize = 2;
 /// Decoded bytes scanned per blob, at most: a file of base64 cannot cost more than this.
@@ -300,6 +302,7 @@ fn scan_text_in(
             continue;
         }
         let (matched, matched_redacted) = secrets.snippets(&h);
+        let line_text = secrets.masked_line(text, &h.at);
         let finding = Finding {
             rule_id: rule.id.clone(),
             description: rule.description.clone(),
@@ -312,6 +315,7 @@ fn scan_text_in(
             secret: String::from_utf8_lossy(&h.secret).into_owned(),
             matched,
             matched_redacted,
+            line_text,
             entropy: (h.entropy * 1000.0).round() / 1000.0,
             fingerprint: fingerprint(&rule.id, &h.secret),
             commit: None,
@@ -402,6 +406,45 @@ impl BlobSecrets {
             .iter()
             .filter(move |x| x.end > start)
             .chain(self.long.overlapping(&span))
+    }
+
+    /// The line holding `at` with every secret of the blob on it redacted, then cut to
+    /// [`LINE_CAP`] (from a little before the secret when the line is long). A window never starts
+    /// inside a secret: a cut secret's visible tail would show more than its redacted form does.
+    fn masked_line(&self, text: &[u8], at: &Range<usize>) -> String {
+        let line = line_around(text, at.start.min(text.len()));
+        // line_around returns a subslice of `text`: its offset is recovered from the pointers.
+        let start = line.as_ptr() as usize - text.as_ptr() as usize;
+        let end = start + line.len();
+        let spans: Vec<Range<usize>> = self
+            .in_blob(start..end)
+            .cloned()
+            .chain(std::iter::once(at.clone()))
+            .collect();
+        let mut from = start;
+        if end - start > LINE_CAP {
+            from = at.start.saturating_sub(LINE_CAP / 4).max(start);
+            while let Some(s) = spans.iter().find(|s| s.start < from && s.end > from) {
+                from = s.start.max(start);
+                if from == start {
+                    break;
+                }
+            }
+            while from > start && from < end && (text[from] & 0xC0) == 0x80 {
+                from -= 1;
+            }
+        }
+        let local: Vec<Range<usize>> = spans
+            .iter()
+            .map(|r| r.start.clamp(from, end) - from..r.end.clamp(from, end) - from)
+            .collect();
+        let shown = redact_spans(&text[from..end], &local, LINE_CAP);
+        let shown = shown.trim();
+        if from > start {
+            format!("…{shown}")
+        } else {
+            shown.to_string()
+        }
     }
 
     /// The match text of `h` (trimmed) raw and capped, and redacted then capped.

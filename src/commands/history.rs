@@ -1031,6 +1031,7 @@ fn config_change(path: &str, blob: Oid) -> Finding {
         secret: String::new(),
         matched: String::new(),
         matched_redacted: String::new(),
+        line_text: String::new(),
         entropy: 0.0,
         fingerprint: crate::finding::fingerprint(CONFIG_CHANGE_RULE, blob.as_bytes()),
         commit: None,

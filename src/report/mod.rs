@@ -1,6 +1,8 @@
 //! Reports: findings in, text for people or JSON / SARIF for machines out. Reporters never scan.
 
+pub mod gitlab;
 pub mod json;
+pub mod junit;
 pub(crate) mod sanitize;
 pub mod sarif;
 pub mod text;
@@ -17,6 +19,10 @@ pub enum Format {
     Text,
     Json,
     Sarif,
+    /// JUnit XML: one failing test case per finding, for CI dashboards.
+    Junit,
+    /// GitLab's secret-detection report (gl-secret-detection-report.json).
+    Gitlab,
 }
 
 /// How findings are rendered.
@@ -38,5 +44,7 @@ pub fn write(
         Format::Text => text::write(out, findings, rules, opts),
         Format::Json => json::write(out, findings, opts),
         Format::Sarif => sarif::write(out, findings, rules, opts),
+        Format::Junit => junit::write(out, findings, rules, opts),
+        Format::Gitlab => gitlab::write(out, findings, rules, opts),
     }
 }

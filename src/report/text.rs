@@ -52,6 +52,15 @@ pub fn write(
             p.wrap("35", &esc(&f.rule_id)),
             esc(&f.shown_secret(opts.redact))
         )?;
+        if !f.line_text.is_empty() {
+            // The line as a linter shows it, its secrets already redacted (see Finding::line_text).
+            writeln!(
+                out,
+                "    {} {}",
+                p.wrap("2", &format!("{:>4} |", f.line)),
+                esc(&f.line_text)
+            )?;
+        }
         writeln!(out, "    {}", esc(&f.description))?;
         if let Some(d) = details(f) {
             writeln!(out, "    {}", esc(&d))?;
