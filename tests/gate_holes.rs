@@ -757,7 +757,9 @@ fn commit_msg_hook_refuses_a_key_in_the_message() {
 }
 
 #[test]
-fn commit_msg_hook_ignores_comment_lines_git_strips_from_an_edited_message() {
+fn commit_msg_hook_scans_comment_lines_because_git_may_keep_them() {
+    // Whether git strips `#` lines depends on how the message was made (edited: stripped; `-m`:
+    // kept) and on core.commentChar, which the hook cannot see: it scans them, failing safe.
     let sb = Sandbox::new();
     let r = with_commit_msg_hook(&sb);
     let file = sb.path().join("MSG");
@@ -770,20 +772,13 @@ fn commit_msg_hook_ignores_comment_lines_git_strips_from_an_edited_message() {
     )
     .unwrap();
     r.keyfence(&["hook", "commit-msg", file.to_str().unwrap()])
+        .expect(1);
+    std::fs::write(&file, "fix\n# Please enter the commit message\n").unwrap();
+    r.keyfence(&["hook", "commit-msg", file.to_str().unwrap()])
         .expect(0);
-    // Through git with an editor: git strips the comment, and the hook lets the commit through.
-    let editor = format!("printf 'fix\\n# key {}\\n' >", key(97));
-    let before = r.head();
-    assert!(commit_with_editor(&r, &editor, &["-q", "--allow-empty"]));
-    assert_ne!(r.head(), before);
-    assert!(!r.git(&["log", "-1", "--format=%B"]).contains("key"));
 }
 
 #[test]
-#[ignore = "BUG: commit-msg drops `#` lines, but git keeps them when the message is not edited \
-            (`git commit -m`/`-F`: cleanup=whitespace), so `git commit -m $'fix\\n# <key>'` \
-            records the key while the hook exits 0 (message_without_comments in \
-            src/commands/hook.rs)"]
 fn commit_msg_hook_refuses_a_key_on_a_hash_line_of_a_message_given_with_m() {
     let sb = Sandbox::new();
     let r = with_commit_msg_hook(&sb);
@@ -798,10 +793,6 @@ fn commit_msg_hook_refuses_a_key_on_a_hash_line_of_a_message_given_with_m() {
 }
 
 #[test]
-#[ignore = "BUG: with core.commentChar=auto the commit-msg hook takes `a` (the first byte of \
-            \"auto\") as the comment character and drops every line starting with `a`, so \
-            `aws_access_key_id = <key>` in a message passes (message_without_comments in \
-            src/commands/hook.rs; `auto` should strip nothing)"]
 fn commit_msg_hook_with_comment_char_auto_checks_every_line() {
     let sb = Sandbox::new();
     let r = with_commit_msg_hook(&sb);
@@ -813,10 +804,6 @@ fn commit_msg_hook_with_comment_char_auto_checks_every_line() {
 }
 
 #[test]
-#[ignore = "BUG: `git commit -v` puts the staged diff below git's scissors line in the message \
-            file (git always cuts it), and the commit-msg hook scans it as message text: a key \
-            in a path the config allowlists (protect passes) blocks the commit (scan only what \
-            is above `# ------------------------ >8 ------------------------`)"]
 fn commit_msg_hook_does_not_scan_the_verbose_diff_below_the_scissors_line() {
     let sb = Sandbox::new();
     let r = with_commit_msg_hook(&sb);

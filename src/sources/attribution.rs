@@ -94,9 +94,13 @@ fn hits(repo: &Repository, tree: Oid, wanted: &Wanted<'_>, memo: &Memo) -> anyho
                 let name: Arc<str> = String::from_utf8_lossy(entry.name_bytes()).into();
                 entries.push((name, Entry::Blob(id)));
             } else if !wanted.existing.contains(&id) {
+                let what = match repo.odb().and_then(|o| o.read_header(id)) {
+                    Ok((_, kind)) => format!("it is a {kind}"),
+                    Err(_) => "the repository has no such object".to_string(),
+                };
                 anyhow::bail!(
-                    "tree {tree} names {} as a file ({}), but the repository has no such blob; \
-                     it is damaged or incomplete (run `git fsck`)",
+                    "tree {tree} names {} as a file ({}), but {what}; the repository is damaged \
+                     or incomplete (run `git fsck`)",
                     id,
                     String::from_utf8_lossy(entry.name_bytes())
                 );
