@@ -36,6 +36,38 @@ pub enum Command {
     Install(InstallArgs),
     /// Write the current findings (of a scan, or with --history of git history) as a baseline.
     Baseline(BaselineArgs),
+    /// Remove the hooks `keyfence install` wrote (restoring hooks it had moved aside).
+    Uninstall(UninstallArgs),
+    /// Write a commented `.keyfence.toml` at the repository root (or here, outside a repository).
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: `keyfence man > keyfence.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// The repository (default: discovered from the current directory, as git does).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Replace an existing `.keyfence.toml`.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write it (default: the repository root, else the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Flags every scanning command shares.

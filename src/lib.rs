@@ -57,17 +57,17 @@ pub fn run(cli: cli::Cli) -> ExitStatus {
             }
             let mut stderr = std::io::stderr().lock();
             // Messages carry paths and names from the scanned content: shown, not obeyed.
-            let _ = writeln!(
-                stderr,
-                "keyfence: error: {}",
-                report::escape_control(&err.to_string())
-            );
+            let top = err.to_string();
+            let _ = writeln!(stderr, "keyfence: error: {}", report::escape_control(&top));
+            // A cause the message above already quotes is not said twice.
+            let mut said = top;
             for cause in err.chain().skip(1) {
-                let _ = writeln!(
-                    stderr,
-                    "  caused by: {}",
-                    report::escape_control(&cause.to_string())
-                );
+                let text = cause.to_string();
+                if said.contains(&text) {
+                    continue;
+                }
+                let _ = writeln!(stderr, "  caused by: {}", report::escape_control(&text));
+                said.push_str(&text);
             }
             ExitStatus::Error
         }

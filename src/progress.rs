@@ -51,7 +51,11 @@ impl Progress {
         let found = self.findings.fetch_add(findings, Ordering::Relaxed) + findings;
         if findings > 0 || items % 64 == 0 {
             bar.set_position(total);
-            bar.set_message(format!("{items} {}, {found} findings,", self.noun));
+            bar.set_message(format!(
+                "{}, {} ·",
+                crate::commands::common::plural(items, self.noun.trim_end_matches('s')),
+                crate::commands::common::plural(found, "finding")
+            ));
         }
     }
 

@@ -19,6 +19,23 @@ pub const DEFAULT_FILE: &str = ".keyfence-baseline.json";
 
 pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    // Flags shared with the scanning commands that mean nothing for a baseline file: refused,
+    // not silently ignored (a baseline is always its own JSON and never holds a secret).
+    if args.common.format != crate::report::Format::Text {
+        anyhow::bail!(
+            "a baseline is always keyfence's baseline JSON; drop --format (use `keyfence scan \
+             --format ...` for a report)"
+        );
+    }
+    if args.common.no_redact {
+        anyhow::bail!("a baseline holds fingerprints, never secrets: --no-redact does not apply");
+    }
+    if args.common.baseline.is_some() {
+        anyhow::bail!(
+            "--baseline does not apply when writing a baseline (it would drop the findings it \
+             already holds); write the new one, then compare"
+        );
+    }
     let target = args
         .common
         .output

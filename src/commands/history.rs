@@ -236,7 +236,7 @@ fn progress(plan: &Plan, len: usize, what: &str) -> Option<ProgressBar> {
     }
     let bar = ProgressBar::new(len as u64);
     let style = ProgressStyle::with_template(&format!(
-        "{{spinner}} {what} {{pos}}/{{len}} [{{bar:30}}] {{msg}}{{elapsed}}, ETA {{eta}}"
+        "{{spinner}} {what} {{pos}}/{{len}} [{{bar:30}}] {{msg}}· {{elapsed}} elapsed, ETA {{eta}}"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);

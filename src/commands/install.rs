@@ -216,3 +216,37 @@ fn write_executable(path: &Path, body: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `keyfence uninstall`: removes every hook keyfence wrote and puts back a hook it had moved aside
+/// (`<hook>.keyfence-backup`). Hooks it did not write are left alone.
+pub fn uninstall(args: &crate::cli::UninstallArgs) -> anyhow::Result<ExitStatus> {
+    let (_, repo) = Opener::new(args.repo.as_deref())?;
+    let dir = hooks_dir(&repo)?;
+    let mut removed = 0;
+    for hook in [
+        Hook::PreCommit,
+        Hook::PreMergeCommit,
+        Hook::CommitMsg,
+        Hook::PrePush,
+        Hook::PreReceive,
+    ] {
+        let path = dir.join(hook.name());
+        let ours = path.is_file() && !is_foreign(&path)?;
+        if ours {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+            removed += 1;
+            eprintln!("keyfence: removed {}", path.display());
+        }
+        let backup = dir.join(format!("{}.{BACKUP_SUFFIX}", hook.name()));
+        if backup.is_file() && !path.exists() {
+            std::fs::rename(&backup, &path)
+                .with_context(|| format!("cannot restore {}", backup.display()))?;
+            eprintln!("keyfence: restored the earlier hook {}", path.display());
+        }
+    }
+    if removed == 0 {
+        eprintln!("keyfence: no keyfence hooks in {}", dir.display());
+    }
+    Ok(ExitStatus::Clean)
+}

@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod common;
 pub mod history;
 pub mod hook;
+pub mod init;
 pub mod install;
 pub mod protect;
 pub mod rules;
@@ -21,5 +22,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(cmd) => hook::run(&cmd),
         Command::Install(args) => install::run(&args),
         Command::Baseline(args) => baseline::run(&args),
+        Command::Uninstall(args) => install::uninstall(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "keyfence", &mut std::io::stdout());
+            Ok(ExitStatus::Clean)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(ExitStatus::Clean)
+        }
     }
 }

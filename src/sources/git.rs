@@ -381,9 +381,16 @@ pub fn added_lines(repo: &Repository, old: Option<Oid>, new: Oid) -> anyhow::Res
 
 /// Resolves a revision to a commit, with a message that names it.
 pub fn commit_of(repo: &Repository, rev: &str) -> anyhow::Result<Oid> {
-    let obj = repo
-        .revparse_single(rev)
-        .with_context(|| format!("unknown revision `{rev}`"))?;
+    let obj = repo.revparse_single(rev).map_err(|e| {
+        if repo.is_shallow() {
+            anyhow::anyhow!(
+                "unknown revision `{rev}`: this is a shallow clone, so older commits are not \
+                 here; fetch more history (`git fetch --deepen=100`, or `fetch-depth: 0` in CI)"
+            )
+        } else {
+            anyhow::Error::new(e).context(format!("unknown revision `{rev}`"))
+        }
+    })?;
     match obj.peel_to_commit() {
         Ok(c) => Ok(c.id()),
         Err(_) => bail!("`{rev}` does not name a commit"),
