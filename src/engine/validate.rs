@@ -14,6 +14,11 @@ pub enum Validator {
     /// A JWT whose header decodes to a JSON object naming an `alg` other than `none`, with a
     /// non-empty signature.
     SignedJwt,
+    /// A [`Validator::SignedJwt`] that can still be used: its payload's claims do not say it has
+    /// expired (`exp` in the past), nor that it was minted for tests (an issuer, audience or
+    /// subject naming example, test, localhost, fake, dummy, sample, mock), nor is it jwt.io's
+    /// sample token that tutorials and framework test suites copy.
+    LiveJwt,
     /// An OpenSSH private key (`openssh-key-v1`) whose cipher is `none`.
     OpensshPlain,
     /// An OpenSSH private key encrypted with a passphrase (cipher other than `none`).
@@ -28,6 +33,7 @@ impl Validator {
         "aws-key-id",
         "crc32-base62",
         "signed-jwt",
+        "live-jwt",
         "openssh-plain",
         "openssh-encrypted",
         "basic-auth",
@@ -38,6 +44,7 @@ impl Validator {
             "aws-key-id" => Some(Validator::AwsKeyId),
             "crc32-base62" => Some(Validator::Crc32Base62),
             "signed-jwt" => Some(Validator::SignedJwt),
+            "live-jwt" => Some(Validator::LiveJwt),
             "openssh-plain" => Some(Validator::OpensshPlain),
             "openssh-encrypted" => Some(Validator::OpensshEncrypted),
             "basic-auth" => Some(Validator::BasicAuth),
@@ -55,6 +62,7 @@ impl Validator {
             }
             Validator::Crc32Base62 => crc32_base62_ok(secret),
             Validator::SignedJwt => signed_jwt(secret),
+            Validator::LiveJwt => signed_jwt(secret) && !jwt_claims_say_test_or_expired(secret),
             Validator::OpensshPlain => openssh_cipher(secret).is_some_and(|c| c == b"none"),
             Validator::OpensshEncrypted => openssh_cipher(secret).is_some_and(|c| c != b"none"),
             Validator::BasicAuth => decode_base64(secret).is_some_and(|d| {
@@ -125,6 +133,62 @@ fn signed_jwt(secret: &[u8]) -> bool {
         Some(serde_json::Value::String(alg)) => !alg.eq_ignore_ascii_case("none"),
         _ => false,
     }
+}
+
+/// Words in `iss`, `aud` or `sub` that mark a token minted for tests or documentation.
+const TEST_CLAIM_WORDS: &[&str] = &[
+    "example",
+    "test",
+    "localhost",
+    "fake",
+    "dummy",
+    "sample",
+    "mock",
+    "foo.bar",
+];
+
+/// True when a JWT's payload shows it is not a usable credential: expired, made for tests, or
+/// the jwt.io sample (`sub` 1234567890, `name` John Doe, `iat` 1516239022).
+fn jwt_claims_say_test_or_expired(jwt: &[u8]) -> bool {
+    let Some(payload) = jwt.split(|&b| b == b'.').nth(1) else {
+        return false;
+    };
+    let Some(json) = decode_base64(payload) else {
+        return false;
+    };
+    let Ok(serde_json::Value::Object(claims)) = serde_json::from_slice::<serde_json::Value>(&json)
+    else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_f64) {
+        if exp < now as f64 {
+            return true;
+        }
+    }
+    let says_test = |v: &serde_json::Value| {
+        let texts: Vec<String> = match v {
+            serde_json::Value::String(s) => vec![s.to_ascii_lowercase()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_ascii_lowercase))
+                .collect(),
+            _ => Vec::new(),
+        };
+        texts
+            .iter()
+            .any(|t| TEST_CLAIM_WORDS.iter().any(|w| t.contains(w)))
+    };
+    if ["iss", "aud", "sub"]
+        .iter()
+        .any(|k| claims.get(*k).is_some_and(says_test))
+    {
+        return true;
+    }
+    claims.get("sub").and_then(|v| v.as_str()) == Some("1234567890")
+        && claims.get("name").and_then(|v| v.as_str()) == Some("John Doe")
 }
 
 /// The cipher name of an `openssh-key-v1` blob, given the PEM text (header line, base64 body).

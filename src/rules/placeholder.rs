@@ -95,10 +95,16 @@ impl Generator {
 
     /// A JWT with a JSON header naming `alg` and a random signature.
     pub fn jwt(&mut self, alg: &str) -> String {
+        self.jwt_with(alg, "")
+    }
+
+    /// A JWT whose payload also holds `extra` claims (JSON members, e.g. `"exp":1500000000`).
+    pub fn jwt_with(&mut self, alg: &str, extra: &str) -> String {
         use crate::engine::decode::encode_base64url as b64u;
         let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
+        let sep = if extra.is_empty() { "" } else { "," };
         let payload = format!(
-            r#"{{"sub":"{}","name":"{}","iat":{}}}"#,
+            r#"{{"sub":"{}","name":"{}","iat":{}{sep}{extra}}}"#,
             self.string(DIGITS, 10),
             self.string(LOWER, 8),
             1_600_000_000 + self.next_u64() % 100_000_000
@@ -206,6 +212,15 @@ impl Generator {
                 self.string(ALNUM, 59)
             ),
             "jwt" => self.jwt(arg.unwrap_or("HS256")),
+            // JWTs whose claims say expired, long-lived, or minted by a test issuer.
+            "jwt_expired" => self.jwt_with("HS256", r#""exp":1500000000"#),
+            "jwt_live" => {
+                self.jwt_with("RS256", r#""exp":4102444800,"iss":"https://auth.acme.io""#)
+            }
+            "jwt_iss" => {
+                let iss = arg.unwrap_or("https://example.com");
+                self.jwt_with("HS256", &format!(r#""iss":"{iss}""#))
+            }
             "pem" => self.pem(arg.unwrap_or("RSA"))?,
             // A PEM block as it appears inside a JSON string (newlines written as `\n`).
             "pem_json" => self.pem(arg.unwrap_or("PKCS8"))?.replace('\n', "\\n"),
