@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn shipped_rules_are_many_and_well_exemplified() {
         let rules = RuleSet::defaults().expect("shipped packs load");
-        assert!(rules.rules.len() >= 80, "only {} rules", rules.rules.len());
+        assert!(rules.rules.len() >= 200, "only {} rules", rules.rules.len());
         for r in &rules.rules {
             let min = if r.id.starts_with("aws-") { 5 } else { 3 };
             assert!(
@@ -139,6 +139,11 @@ mod tests {
                 "{}: {} negative examples",
                 r.id,
                 r.negative_examples.len()
+            );
+            assert!(
+                r.references.iter().any(|u| u.starts_with("https://")),
+                "{}: no https reference to the format's documentation",
+                r.id
             );
             assert!(
                 !r.keywords.is_empty(),

@@ -174,6 +174,20 @@ pub const DEFAULT_PACKS: &[(&str, &str)] = &[
     ("rules/saas.toml", include_str!("../../rules/saas.toml")),
     ("rules/keys.toml", include_str!("../../rules/keys.toml")),
     (
+        "rules/hashicorp.toml",
+        include_str!("../../rules/hashicorp.toml"),
+    ),
+    ("rules/cicd.toml", include_str!("../../rules/cicd.toml")),
+    (
+        "rules/providers.toml",
+        include_str!("../../rules/providers.toml"),
+    ),
+    (
+        "rules/observability.toml",
+        include_str!("../../rules/observability.toml"),
+    ),
+    ("rules/apis.toml", include_str!("../../rules/apis.toml")),
+    (
         "rules/generic.toml",
         include_str!("../../rules/generic.toml"),
     ),
@@ -251,6 +265,8 @@ pub struct Rule {
     pub remediation: Option<String>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
+    /// Links to the provider's documentation of the format.
+    pub references: Vec<String>,
     pub example_path: Option<String>,
     pub allowlist: Allowlist,
     pub validator: Option<Validator>,
@@ -630,6 +646,7 @@ const FORMAT_NAMES: &[&str] = &[
     "remediation",
     "examples",
     "negative_examples",
+    "references",
     "example_path",
     "replace_allowlist",
     "validate",
@@ -821,6 +838,7 @@ fn compile_rule(
         remediation: spec.remediation,
         examples: spec.examples.unwrap_or_default(),
         negative_examples: spec.negative_examples.unwrap_or_default(),
+        references: spec.references.unwrap_or_default(),
         example_path,
         allowlist,
         validator,

@@ -95,10 +95,16 @@ impl Generator {
 
     /// A JWT with a JSON header naming `alg` and a random signature.
     pub fn jwt(&mut self, alg: &str) -> String {
+        self.jwt_with(alg, "")
+    }
+
+    /// A JWT whose payload also holds `extra` claims (JSON members, e.g. `"exp":1500000000`).
+    pub fn jwt_with(&mut self, alg: &str, extra: &str) -> String {
         use crate::engine::decode::encode_base64url as b64u;
         let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
+        let sep = if extra.is_empty() { "" } else { "," };
         let payload = format!(
-            r#"{{"sub":"{}","name":"{}","iat":{}}}"#,
+            r#"{{"sub":"{}","name":"{}","iat":{}{sep}{extra}}}"#,
             self.string(DIGITS, 10),
             self.string(LOWER, 8),
             1_600_000_000 + self.next_u64() % 100_000_000
@@ -109,6 +115,52 @@ impl Generator {
             b64u(payload.as_bytes()),
             self.string(BASE64URL, 43)
         )
+    }
+
+    /// A PyPI API token: `pypi-` and the base64url (unpadded) of a version-2 macaroon located at
+    /// `location`, with a random identifier and a 32-byte signature.
+    pub fn pypi_token(&mut self, location: &str) -> String {
+        let mut m = vec![0x02, 0x01, location.len() as u8];
+        m.extend(location.as_bytes());
+        let id = format!(r#"{{"nonce": "{}", "version": 1}}"#, self.string(HEX, 20));
+        m.extend([0x02, id.len() as u8]);
+        m.extend(id.as_bytes());
+        m.push(0x00);
+        m.push(0x00);
+        m.extend([0x06, 0x20]);
+        m.extend(self.bytes(32));
+        let b64 = crate::engine::decode::encode_base64url(&m);
+        format!("pypi-{}", b64.trim_end_matches('='))
+    }
+
+    /// An age secret key: bech32 of 32 random bytes under `age-secret-key-`, upper case.
+    pub fn age_key(&mut self, valid: bool) -> String {
+        const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+        let bytes = self.bytes(32);
+        let mut data = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0);
+        for b in bytes {
+            acc = (acc << 8) | u32::from(b);
+            bits += 8;
+            while bits >= 5 {
+                bits -= 5;
+                data.push(((acc >> bits) & 31) as u8);
+            }
+        }
+        if bits > 0 {
+            data.push(((acc << (5 - bits)) & 31) as u8);
+        }
+        let hrp = b"age-secret-key-";
+        let mut with = data.clone();
+        with.extend([0u8; 6]);
+        let pm = crate::engine::validate::bech32_polymod(hrp, &with) ^ 1;
+        let mut sum: Vec<u8> = (0..6).map(|i| ((pm >> (5 * (5 - i))) & 31) as u8).collect();
+        if !valid {
+            sum[5] ^= 1;
+        }
+        data.extend(sum);
+        let body: String = data.iter().map(|&d| CHARSET[d as usize] as char).collect();
+        format!("AGE-SECRET-KEY-1{}", body.to_uppercase())
     }
 
     /// A PEM private key block of `kind`: RSA, EC, DSA, PKCS8, ENCRYPTED (PKCS#8 encrypted),
@@ -206,10 +258,22 @@ impl Generator {
                 self.string(ALNUM, 59)
             ),
             "jwt" => self.jwt(arg.unwrap_or("HS256")),
+            // JWTs whose claims say expired, long-lived, or minted by a test issuer.
+            "jwt_expired" => self.jwt_with("HS256", r#""exp":1500000000"#),
+            "jwt_live" => {
+                self.jwt_with("RS256", r#""exp":4102444800,"iss":"https://auth.acme.io""#)
+            }
+            "jwt_iss" => {
+                let iss = arg.unwrap_or("https://example.com");
+                self.jwt_with("HS256", &format!(r#""iss":"{iss}""#))
+            }
             "pem" => self.pem(arg.unwrap_or("RSA"))?,
             // A PEM block as it appears inside a JSON string (newlines written as `\n`).
             "pem_json" => self.pem(arg.unwrap_or("PKCS8"))?.replace('\n', "\\n"),
             "uuid" => self.uuid(),
+            "pypi_token" => self.pypi_token(arg.unwrap_or("pypi.org")),
+            "age_key" => self.age_key(true),
+            "age_key_bad" => self.age_key(false),
             // An HTTP Basic credential: base64 of `user:password`.
             "basic_auth" => {
                 let creds = format!("{}:{}", self.string(LOWER, 8), self.string(ALNUM, 20));
@@ -314,6 +378,11 @@ mod tests {
         assert!(Validator::OpensshPlain.check(g.pem("OPENSSH").unwrap().as_bytes()));
         assert!(Validator::OpensshEncrypted.check(g.pem("OPENSSH-ENC").unwrap().as_bytes()));
         assert!(!Validator::OpensshPlain.check(g.pem("OPENSSH-ENC").unwrap().as_bytes()));
+        assert!(Validator::PypiMacaroon.check(g.pypi_token("pypi.org").as_bytes()));
+        assert!(Validator::PypiMacaroon.check(g.pypi_token("test.pypi.org").as_bytes()));
+        assert!(Validator::Bech32.check(g.age_key(true).as_bytes()));
+        assert!(!Validator::Bech32.check(g.age_key(false).as_bytes()));
+        assert!(Validator::UuidV4.check(g.uuid().as_bytes()));
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct RuleSpec {
     pub remediation: Option<String>,
     pub examples: Option<Vec<String>>,
     pub negative_examples: Option<Vec<String>>,
+    /// Links to the provider's documentation of the token format (for reviewers and `explain`).
+    pub references: Option<Vec<String>>,
     /// Path under which examples are checked, for rules restricted by `paths`.
     pub example_path: Option<String>,
     pub allowlist: Option<AllowlistSpec>,
@@ -130,6 +132,7 @@ impl RuleSpec {
             remediation,
             examples,
             negative_examples,
+            references,
             example_path,
             validate,
             enabled
