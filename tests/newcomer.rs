@@ -119,3 +119,38 @@ fn a_missing_config_is_said_once_and_a_shallow_range_says_to_fetch_more() {
     assert!(run.stderr.contains("shallow clone"), "{}", run.stderr);
     assert!(run.stderr.contains("fetch"), "{}", run.stderr);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_report_to_a_pipe_or_device_is_written_in_place_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let sb = Sandbox::new();
+    let r = sb.repo("r");
+    r.write("a.txt", &format!("k = {}\n", key(3)));
+    let fifo = sb.path().join("report.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = r.keyfence(&[
+        "scan",
+        ".",
+        "--format",
+        "json",
+        "--output",
+        fifo.to_str().unwrap(),
+    ]);
+    run.expect(1);
+    let got = reader.join().unwrap();
+    assert!(got.contains("aws-access-key-id"), "{got}");
+    let meta = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(
+        meta.file_type().is_fifo(),
+        "the FIFO was replaced by a file"
+    );
+}

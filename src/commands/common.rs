@@ -411,6 +411,21 @@ pub(crate) struct ReportFile {
 impl ReportFile {
     pub(crate) fn create(dest: &Path, holds_secrets: bool) -> anyhow::Result<ReportFile> {
         refuse_symlink(dest)?;
+        // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written in place:
+        // renaming a temp file over it would replace the device itself.
+        if let Ok(meta) = std::fs::symlink_metadata(dest) {
+            if !meta.is_file() && !meta.is_dir() {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(dest)
+                    .with_context(|| format!("cannot write {}", dest.display()))?;
+                return Ok(ReportFile {
+                    file: Some(file),
+                    temp: PathBuf::new(),
+                    dest: dest.to_path_buf(),
+                });
+            }
+        }
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -458,6 +473,14 @@ impl ReportFile {
 
     /// Flushes the data to disk and renames the temp file over the destination.
     pub(crate) fn commit(mut self) -> anyhow::Result<()> {
+        if self.temp.as_os_str().is_empty() {
+            // Written in place (a device or a pipe): nothing to rename.
+            if let Some(mut file) = self.file.take() {
+                file.flush()
+                    .with_context(|| format!("cannot write {}", self.dest.display()))?;
+            }
+            return Ok(());
+        }
         if let Some(file) = self.file.take() {
             file.sync_all()
                 .with_context(|| format!("cannot write {}", self.dest.display()))?;
