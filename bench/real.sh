@@ -28,7 +28,8 @@ row() { # row NAME CMD...
     local name=$1; shift
     hyperfine -N -w 1 -r "$RUNS" -i --export-json "$out/h.json" "$*" >/dev/null 2>&1 || { echo "| $name | error |"; return; }
     local rss
-    rss=$( { /usr/bin/time -f "%M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -o "$out/rss" -f "%M" "$@" >/dev/null 2>&1 || true
+    rss=$(tail -1 "$out/rss")
     python3 - "$out/h.json" "$name" "$rss" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"][0]

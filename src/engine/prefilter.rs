@@ -34,12 +34,22 @@ const MAX_GROUPS: usize = 3;
 
 #[derive(Debug)]
 pub struct Prefilter {
-    finder: Finder,
     patterns: Vec<Vec<u8>>,
+    /// The automaton, built on first use by an input too large to search keyword by keyword:
+    /// building it for hundreds of keywords costs more than a pre-commit gate's whole scan.
+    built: std::sync::OnceLock<Built>,
+}
+
+#[derive(Debug)]
+struct Built {
+    finder: Finder,
     /// For each pattern `p`, the other patterns `q` that can overlap an occurrence of `p`, with
     /// each offset (from the start of `p`'s occurrence) where `q` could then start.
     overlaps: Vec<Vec<(usize, isize)>>,
 }
+
+/// Inputs up to this size are searched one keyword at a time (memmem), without the automaton.
+const SMALL: usize = 4096;
 
 /// Bytes lowercased at a time (see [`Prefilter::for_each_present_in_chunks`]).
 const CHUNK: usize = 4 << 20;
@@ -58,6 +68,19 @@ impl Prefilter {
             .iter()
             .map(|k| k.as_bytes().to_ascii_lowercase())
             .collect();
+        Some(Prefilter {
+            patterns,
+            built: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn built(&self) -> &Built {
+        self.built.get_or_init(|| Built::new(&self.patterns))
+    }
+}
+
+impl Built {
+    fn new(patterns: &[Vec<u8>]) -> Built {
         // Group long keywords with long ones: Teddy fingerprints as many leading bytes as its
         // shortest pattern has (up to 4), so a two-byte keyword would blur the whole group.
         let mut order: Vec<usize> = (0..patterns.len()).collect();
@@ -82,30 +105,40 @@ impl Prefilter {
             Some(groups) => Finder::Packed(groups),
             None => Finder::Automaton(
                 AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostFirst)
+                    .match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::DFA))
-                    .build(&patterns)
+                    .build(patterns)
                     .expect("keywords are plain literals"),
             ),
         };
-        let overlaps = (0..patterns.len())
-            .map(|p| {
-                (0..patterns.len())
-                    .filter(|&q| q != p)
-                    .flat_map(|q| overlap_offsets(&patterns[p], &patterns[q]).map(move |d| (q, d)))
-                    .collect()
-            })
-            .collect();
-        Some(Prefilter {
-            finder,
-            patterns,
-            overlaps,
-        })
+        // The DFA reports overlapping matches itself; only the leftmost Teddy passes need the
+        // offsets (quadratic in the keywords, so not worth computing for hundreds of them).
+        let overlaps = match finder {
+            Finder::Packed(_) => (0..patterns.len())
+                .map(|p| {
+                    (0..patterns.len())
+                        .filter(|&q| q != p)
+                        .flat_map(|q| {
+                            overlap_offsets(&patterns[p], &patterns[q]).map(move |d| (q, d))
+                        })
+                        .collect()
+                })
+                .collect(),
+            Finder::Automaton(_) => vec![Vec::new(); patterns.len()],
+        };
+        Built { finder, overlaps }
     }
+}
 
+impl Prefilter {
     /// Calls `found(pattern)` once for each keyword that occurs in `text`. `found` returns `false`
     /// when nothing more is needed (every rule already picked), which ends the pass early.
-    pub fn for_each_present(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
+    pub fn for_each_present(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
+        // Until some larger input has paid for the automaton, small ones go keyword by keyword.
+        if text.len() <= SMALL && self.built.get().is_none() {
+            self.search_small(text, &mut found);
+            return;
+        }
         self.for_each_present_in_chunks(text, CHUNK, found)
     }
 
@@ -131,6 +164,17 @@ impl Prefilter {
         }
     }
 
+    /// A small input, one keyword at a time: no automaton to build, and every occurrence is
+    /// found however keywords overlap.
+    fn search_small(&self, text: &[u8], found: &mut impl FnMut(usize) -> bool) {
+        let lower = text.to_ascii_lowercase();
+        for (p, pat) in self.patterns.iter().enumerate() {
+            if memchr::memmem::find(&lower, pat).is_some() && !found(p) {
+                return;
+            }
+        }
+    }
+
     /// One lowercased window; returns `false` when `found` asked to stop.
     fn search(
         &self,
@@ -138,6 +182,7 @@ impl Prefilter {
         seen: &mut [bool],
         found: &mut impl FnMut(usize) -> bool,
     ) -> bool {
+        let built = self.built();
         LOWER.with(|cell| {
             let mut lower = cell.borrow_mut();
             lower.clear();
@@ -151,7 +196,7 @@ impl Prefilter {
                         return false;
                     }
                 }
-                for &(q, d) in &self.overlaps[p] {
+                for &(q, d) in &built.overlaps[p] {
                     if seen[q] {
                         continue;
                     }
@@ -168,7 +213,7 @@ impl Prefilter {
                 }
                 true
             };
-            match &self.finder {
+            match &built.finder {
                 Finder::Packed(groups) => {
                     'groups: for (searcher, ids) in groups {
                         for m in searcher.find_iter(hay) {
@@ -180,7 +225,8 @@ impl Prefilter {
                     }
                 }
                 Finder::Automaton(ac) => {
-                    for m in ac.find_iter(hay) {
+                    // Standard semantics, every match including overlapping ones.
+                    for m in ac.find_overlapping_iter(hay) {
                         if !visit(m.pattern().as_usize(), m.start()) {
                             go_on = false;
                             break;
@@ -221,6 +267,15 @@ mod tests {
             true
         });
         out.sort();
+        // The automaton (used for inputs over `SMALL`) agrees with the small-input search.
+        let mut auto = Vec::new();
+        pf.for_each_present_in_chunks(text.as_bytes(), CHUNK, |p| {
+            auto.push(p);
+            true
+        });
+        auto.sort();
+        auto.dedup();
+        assert_eq!(out, auto, "{text}");
         out
     }
 
@@ -317,13 +372,13 @@ mod tests {
             })
             .collect();
         let pf = Prefilter::new(&kws).unwrap();
-        assert!(matches!(pf.finder, Finder::Automaton(_)));
+        assert!(matches!(pf.built().finder, Finder::Automaton(_)));
         for _ in 0..300 {
             let text: Vec<u8> = (0..120)
                 .map(|_| b"aBcD_\"xy"[(next() % 8) as usize])
                 .collect();
             let mut got = Vec::new();
-            pf.for_each_present(&text, |p| {
+            pf.for_each_present_in_chunks(&text, CHUNK, |p| {
                 got.push(p);
                 true
             });

@@ -339,8 +339,11 @@ impl Allowlist {
             );
         }
         if !stopwords.is_empty() {
+            // Checked against short secrets only: the cheapest automaton to build (a DFA per
+            // rule cost more at startup than a pre-commit gate's whole scan).
             let ac = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
                 .build(&stopwords)
                 .map_err(|e| (0, format!("allowlist stopwords: {e}")))?;
             out.stopwords = Some(ac);
