@@ -2,10 +2,12 @@
 
 pub mod baseline;
 pub mod common;
+pub mod explain;
 pub mod history;
 pub mod hook;
 pub mod install;
 pub mod protect;
+pub mod respond;
 pub mod rules;
 pub mod scan;
 
@@ -21,5 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(cmd) => hook::run(&cmd),
         Command::Install(args) => install::run(&args),
         Command::Baseline(args) => baseline::run(&args),
+        Command::Respond(args) => respond::run(&args),
+        Command::Explain(args) => explain::run(&args),
     }
 }
