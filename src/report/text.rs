@@ -137,12 +137,43 @@ pub fn write(
     }) {
         writeln!(out)?;
         writeln!(out, "{} Terraform", p.wrap("1", "What to do now —"))?;
-        for line in crate::terraform::REMEDIATION.lines() {
+        for line in terraform_steps(opts.gate) {
             writeln!(out, "  {}", line.trim_end())?;
         }
     }
     super::remedy::write_escape_hatches(out, findings, opts, &|s| p.wrap("1", s))?;
     Ok(())
+}
+
+/// The Terraform advice; before a commit or push its first step (rotate, check CloudTrail) is
+/// the exposed case's, and the gate's own advice above says when to rotate.
+fn terraform_steps(gate: super::Gate) -> Vec<String> {
+    let lines = crate::terraform::REMEDIATION.lines().map(str::to_string);
+    if gate == super::Gate::Exposed {
+        return lines.collect();
+    }
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in lines {
+        let t = line.trim_start();
+        let step = t
+            .split_once(". ")
+            .and_then(|(n, _)| n.parse::<usize>().ok());
+        match step {
+            Some(1) => skipping = true,
+            Some(n) => {
+                skipping = false;
+                let indent = &line[..line.len() - t.len()];
+                out.push(format!("{indent}{}. {}", n - 1, t.split_once(". ").map_or("", |x| x.1)));
+            }
+            None if skipping && line.starts_with(' ') => {}
+            None => {
+                skipping = false;
+                out.push(line);
+            }
+        }
+    }
+    out
 }
 
 /// The extra facts of a finding on one line: AWS account and key type, encoding, Terraform block,
