@@ -60,10 +60,15 @@ fn snapshot(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (KEYFENCE_UPDATE_SNAPSHOTS=1 writes it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (KEYFENCE_UPDATE_SNAPSHOTS=1 writes it)",
+            path.display()
+        )
+    });
     assert_eq!(
-        actual, expected,
+        actual,
+        expected,
         "{name}: the report differs from {}",
         path.display()
     );
@@ -88,8 +93,14 @@ fn pre_commit_says_unstage_and_move_it_without_an_incident() {
     let t = normalize(&run.stdout, &p);
     snapshot("gate_commit", &t);
     assert!(t.contains("git restore --staged -- infra/main.tf"), "{t}");
-    assert!(t.contains("--access-key-id <KEY_ID>"), "the full key ID, to paste: {t}");
-    assert!(!t.contains("CloudTrail") && !t.contains("EVERY region"), "{t}");
+    assert!(
+        t.contains("--access-key-id <KEY_ID>"),
+        "the full key ID, to paste: {t}"
+    );
+    assert!(
+        !t.contains("CloudTrail") && !t.contains("EVERY region"),
+        "{t}"
+    );
     assert!(!t.contains("temporary (ASIA)"), "{t}");
     assert!(t.contains("git commit --no-verify"), "{t}");
     assert!(t.contains("keyfence:allow aws-credential-pair"), "{t}");
@@ -105,7 +116,10 @@ fn pre_commit_of_a_temporary_key_says_so() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let t = normalize(&run.stdout, &p);
     snapshot("gate_commit_asia", &t);
-    assert!(t.contains("A temporary (ASIA) key expires on its own"), "{t}");
+    assert!(
+        t.contains("A temporary (ASIA) key expires on its own"),
+        "{t}"
+    );
     assert!(!t.contains("update-access-key"), "{t}");
 }
 
@@ -118,7 +132,11 @@ fn pre_push_says_how_to_drop_it_from_unpushed_commits() {
     r.git(&["update-ref", "refs/remotes/origin/main", &base]);
     let leak = r.commit("add provider");
     let input = format!("refs/heads/main {leak} refs/heads/main {base}\n");
-    let run = r.keyfence_in(&r.path, &["hook", "pre-push", "origin", "url", "--no-color"], Some(&input));
+    let run = r.keyfence_in(
+        &r.path,
+        &["hook", "pre-push", "origin", "url", "--no-color"],
+        Some(&input),
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let t = normalize(&run.stdout, &p);
     snapshot("gate_push", &t);
@@ -128,7 +146,10 @@ fn pre_push_says_how_to_drop_it_from_unpushed_commits() {
         "the exact commit: {}",
         run.stdout
     );
-    assert!(t.contains("git add -- infra/main.tf && git commit --amend --no-edit"), "{t}");
+    assert!(
+        t.contains("git add -- infra/main.tf && git commit --amend --no-edit"),
+        "{t}"
+    );
     assert!(t.contains("git push --no-verify"), "{t}");
     assert!(!t.contains("CloudTrail"), "{t}");
     let _ = ZERO;
@@ -150,7 +171,10 @@ fn history_gives_the_incident_steps_with_the_full_key_id() {
         "{t}"
     );
     assert!(t.contains("keyfence respond --key-id <KEY_ID>"), "{t}");
-    assert!(!t.contains("--no-verify"), "no bypass advice in an audit: {t}");
+    assert!(
+        !t.contains("--no-verify"),
+        "no bypass advice in an audit: {t}"
+    );
 }
 
 #[test]
@@ -179,7 +203,10 @@ fn an_impossible_account_lowers_severity_and_a_canary_is_named() {
     assert_ne!(by("b.txt")["severity"], "low");
     let text = run(&["scan", ".", "--no-color"]);
     assert!(text.contains("decodes to a 13-digit account ID"), "{text}");
-    assert!(text.contains("a canary (canarytokens.org account): using it alerts whoever planted it"), "{text}");
+    assert!(
+        text.contains("a canary (canarytokens.org account): using it alerts whoever planted it"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -224,7 +251,10 @@ fn respond_for_a_key_id_is_a_checklist_with_every_region_and_the_purge_recipe() 
         .output()
         .unwrap();
     let t = String::from_utf8_lossy(&out.stdout);
-    assert!(t.contains("A temporary (ASIA) key cannot be deactivated"), "{t}");
+    assert!(
+        t.contains("A temporary (ASIA) key cannot be deactivated"),
+        "{t}"
+    );
     let bad = std::process::Command::new(common::BIN)
         .args(["respond", "--key-id", "not-a-key"])
         .output()
@@ -243,7 +273,10 @@ fn explain_prints_description_generated_examples_and_remediation() {
     let t = String::from_utf8_lossy(&out.stdout);
     assert!(t.starts_with("aws-credential-pair  (critical)"), "{t}");
     assert!(t.contains("Found, e.g. (generated, not real):"), "{t}");
-    assert!(!t.contains("{{aws_key_id}}"), "placeholders are filled: {t}");
+    assert!(
+        !t.contains("{{aws_key_id}}"),
+        "placeholders are filled: {t}"
+    );
     assert!(t.contains("What to do about a finding:"), "{t}");
     assert!(t.contains("keyfence respond --key-id"), "{t}");
     let unknown = std::process::Command::new(common::BIN)

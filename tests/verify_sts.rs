@@ -59,7 +59,8 @@ fn start_moto() -> Option<Moto> {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .expect("moto's first line");
-    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("moto said {line:?}: {e}"));
+    let v: Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("moto said {line:?}: {e}"));
     let pair = |k: &str| {
         (
             v[k][0].as_str().unwrap().to_string(),
@@ -147,10 +148,17 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
     )
     .unwrap();
     std::fs::write(dir.path().join("z.tf"), provider(&m.live.0, &m.live.1)).unwrap();
-    let run = keyfence(dir.path(), &m.url, &["scan", ".", "--verify", "--format", "json"]);
+    let run = keyfence(
+        dir.path(),
+        &m.url,
+        &["scan", ".", "--verify", "--format", "json"],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let findings = run.json();
-    assert_eq!(findings[0]["file"], "z.tf", "the live key leads: {findings:#?}");
+    assert_eq!(
+        findings[0]["file"], "z.tf",
+        "the live key leads: {findings:#?}"
+    );
     let live = pair_finding(&findings, "z.tf");
     let (status, v) = verification(&live);
     assert_eq!(status, "live", "{v}");
@@ -161,7 +169,10 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
         format!("arn:aws:iam::123456789012:user/{}", m.user)
     );
     assert_eq!(live["severity"], "critical");
-    assert_eq!(verification(&pair_finding(&findings, "a.tf")).0, "invalid-key-id");
+    assert_eq!(
+        verification(&pair_finding(&findings, "a.tf")).0,
+        "invalid-key-id"
+    );
     // The report stays redacted: the secret never shows.
     assert!(!run.stdout.contains(&m.live.1));
 
@@ -176,9 +187,22 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
         text.stdout
     );
     assert!(text.stdout.starts_with("z.tf:"), "{}", text.stdout);
+    // The advice names the user STS named, with the full key ID, ready to paste.
+    assert!(
+        text.stdout.contains(&format!(
+            "aws iam update-access-key --user-name {} --access-key-id {} --status Inactive",
+            m.user, m.live.0
+        )),
+        "{}",
+        text.stdout
+    );
     assert!(!text.stdout.contains(&m.live.1));
 
-    let sarif = keyfence(dir.path(), &m.url, &["scan", ".", "--verify", "--format", "sarif"]);
+    let sarif = keyfence(
+        dir.path(),
+        &m.url,
+        &["scan", ".", "--verify", "--format", "sarif"],
+    );
     let doc: Value = serde_json::from_str(&sarif.stdout).unwrap();
     let results = doc["runs"][0]["results"].as_array().unwrap();
     let props = &results[0]["properties"]["verification"];
@@ -188,8 +212,15 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
         .unwrap()
         .contains("verified with STS: live"));
 
-    for (format, needle) in [("junit", "verified with STS: live"), ("gitlab", "verified with STS: live")] {
-        let r = keyfence(dir.path(), &m.url, &["scan", ".", "--verify", "--format", format]);
+    for (format, needle) in [
+        ("junit", "verified with STS: live"),
+        ("gitlab", "verified with STS: live"),
+    ] {
+        let r = keyfence(
+            dir.path(),
+            &m.url,
+            &["scan", ".", "--verify", "--format", format],
+        );
         assert!(r.stdout.contains(needle), "{format}: {}", r.stdout);
     }
 }
@@ -199,7 +230,19 @@ fn the_runbook_names_the_user_that_verification_found() {
     let Some(m) = moto() else { return };
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("main.tf"), provider(&m.live.0, &m.live.1)).unwrap();
-    let run = keyfence(dir.path(), &m.url, &["scan", ".", "--verify", "--format", "json", "-o", "findings.json"]);
+    let run = keyfence(
+        dir.path(),
+        &m.url,
+        &[
+            "scan",
+            ".",
+            "--verify",
+            "--format",
+            "json",
+            "-o",
+            "findings.json",
+        ],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let rb = keyfence(
         dir.path(),
@@ -216,16 +259,36 @@ fn the_runbook_names_the_user_that_verification_found() {
         )),
         "{t}"
     );
-    assert!(t.contains("Verified with STS: live (arn:aws:iam::123456789012:user/"), "{t}");
+    assert!(
+        t.contains("Verified with STS: live (arn:aws:iam::123456789012:user/"),
+        "{t}"
+    );
     assert!(t.contains("Found at: main.tf:4"), "{t}");
-    assert!(!t.contains(&m.live.1), "the secret never appears in the runbook");
+    assert!(
+        !t.contains(&m.live.1),
+        "the secret never appears in the runbook"
+    );
     let md = keyfence(
         dir.path(),
         &m.url,
-        &["respond", "findings.json", "--key-id", &m.live.0, "--format", "markdown"],
+        &[
+            "respond",
+            "findings.json",
+            "--key-id",
+            &m.live.0,
+            "--format",
+            "markdown",
+        ],
     );
-    assert!(md.stdout.contains("- [ ] Deactivate the key now"), "{}", md.stdout);
-    assert!(md.stdout.contains(&format!("--user-name {} --access-key-id {}", m.user, m.live.0)));
+    assert!(
+        md.stdout.contains("- [ ] Deactivate the key now"),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains(&format!(
+        "--user-name {} --access-key-id {}",
+        m.user, m.live.0
+    )));
 }
 
 #[test]
@@ -248,20 +311,33 @@ fn an_unknown_key_id_a_wrong_secret_and_an_inactive_key_are_told_apart() {
         provider(&m.inactive.0, &m.inactive.1),
     )
     .unwrap();
-    let run = keyfence(dir.path(), &m.url, &["scan", ".", "--verify", "--format", "json"]);
+    let run = keyfence(
+        dir.path(),
+        &m.url,
+        &["scan", ".", "--verify", "--format", "json"],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let f = run.json();
     let (s, v) = verification(&pair_finding(&f, "unknown.tf"));
     assert_eq!(s, "invalid-key-id", "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("InvalidClientTokenId"));
+    assert!(v["detail"]
+        .as_str()
+        .unwrap()
+        .contains("InvalidClientTokenId"));
     let (s, v) = verification(&pair_finding(&f, "wrong.tf"));
     assert_eq!(s, "wrong-secret", "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("SignatureDoesNotMatch"));
+    assert!(v["detail"]
+        .as_str()
+        .unwrap()
+        .contains("SignatureDoesNotMatch"));
     // Real STS answers an Inactive key exactly as an unknown one; so does the patched mock.
     let (s, v) = verification(&pair_finding(&f, "inactive.tf"));
     assert_eq!(s, "invalid-key-id", "{v}");
     for x in &f {
-        assert_ne!(x["verification"]["status"], "live", "nothing here is live: {x}");
+        assert_ne!(
+            x["verification"]["status"], "live",
+            "nothing here is live: {x}"
+        );
         assert!(x["verification"]["arn"].is_null());
     }
 }
@@ -270,7 +346,11 @@ fn an_unknown_key_id_a_wrong_secret_and_an_inactive_key_are_told_apart() {
 fn an_unreachable_endpoint_is_unknown_never_not_live() {
     let Some(m) = moto() else { return };
     // A port that was just free: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("main.tf"), provider(&m.live.0, &m.live.1)).unwrap();
     let run = keyfence(
@@ -281,14 +361,18 @@ fn an_unreachable_endpoint_is_unknown_never_not_live() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let (s, v) = verification(&pair_finding(&run.json(), "main.tf"));
     assert_eq!(s, "unknown", "{v}");
-    assert!(v["detail"].as_str().unwrap().starts_with("no answer"), "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().starts_with("no answer"),
+        "{v}"
+    );
     let text = keyfence(
         dir.path(),
         &format!("http://127.0.0.1:{port}"),
         &["scan", ".", "--verify", "--no-color"],
     );
     assert!(
-        text.stdout.contains("verified with STS: unknown — could not tell; treat it as live"),
+        text.stdout
+            .contains("verified with STS: unknown — could not tell; treat it as live"),
         "{}",
         text.stdout
     );
@@ -340,7 +424,10 @@ fn without_verify_nothing_is_sent_and_with_it_each_credential_once() {
             .env("NO_COLOR", "1")
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     for format in ["text", "json", "sarif"] {
         let (code, _) = run(&["scan", ".", "--format", format]);
@@ -351,13 +438,69 @@ fn without_verify_nothing_is_sent_and_with_it_each_credential_once() {
 
     // The listener does see keyfence when asked to verify: two credentials, two connections
     // (the duplicate is asked once), each given up after the timeout and reported unknown.
-    let (code, out) = run(&["scan", ".", "--verify", "--verify-timeout", "1", "--format", "json"]);
+    let (code, out) = run(&[
+        "scan",
+        ".",
+        "--verify",
+        "--verify-timeout",
+        "1",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, Some(1));
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(*count.lock().unwrap(), 2, "one request per unique credential");
+    assert_eq!(
+        *count.lock().unwrap(),
+        2,
+        "one request per unique credential"
+    );
     let f: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert!(f
         .iter()
         .filter(|x| x["rule_id"] == "aws-credential-pair")
         .all(|x| x["verification"]["status"] == "unknown"));
+}
+
+#[test]
+fn verify_goes_through_https_proxy_to_the_generic_endpoint_variable() {
+    let (proxy, count) = counting_listener();
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = Generator::new(123);
+    std::fs::write(
+        dir.path().join("main.tf"),
+        provider(&g.aws_key_id("AKIA"), &g.aws_secret()),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "scan",
+            ".",
+            "--verify",
+            "--verify-timeout",
+            "1",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .env_remove("AWS_ENDPOINT_URL_STS")
+        .env("AWS_ENDPOINT_URL", "https://sts.keyfence-test.invalid")
+        .env("HTTPS_PROXY", &proxy)
+        .env_remove("https_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        *count.lock().unwrap(),
+        1,
+        "the request went through the proxy"
+    );
+    let f: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let (status, _) = verification(&pair_finding(&f, "main.tf"));
+    assert_eq!(
+        status, "unknown",
+        "a proxy that never answers is no verdict"
+    );
 }

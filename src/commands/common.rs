@@ -258,9 +258,8 @@ impl Plan {
             }
             None => {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                let written =
-                    report::write(&mut out, findings, self.engine.rule_set(), &opts)
-                        .and_then(|()| out.flush());
+                let written = report::write(&mut out, findings, self.engine.rule_set(), &opts)
+                    .and_then(|()| out.flush());
                 match written {
                     // The reader stopped early (`| head`): the findings still exist, and a
                     // pipeline's status must say so, not pass.

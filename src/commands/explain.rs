@@ -24,7 +24,11 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     writeln!(out, "{}  ({})", esc(&rule.id), rule.severity.as_str())?;
     writeln!(out, "  {}", esc(&rule.description))?;
     if !rule.keywords.is_empty() {
-        writeln!(out, "  runs where the text holds: {}", esc(&rule.keywords.join(", ")))?;
+        writeln!(
+            out,
+            "  runs where the text holds: {}",
+            esc(&rule.keywords.join(", "))
+        )?;
     }
     // Placeholders filled with freshly generated values: the rule packs hold no real keys.
     let mut gen = Generator::from_label(&rule.id);
@@ -46,7 +50,12 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
         Ok(())
     };
     show(&mut out, "Found, e.g.", &rule.examples, &mut gen)?;
-    show(&mut out, "Not found, e.g.", &rule.negative_examples, &mut gen)?;
+    show(
+        &mut out,
+        "Not found, e.g.",
+        &rule.negative_examples,
+        &mut gen,
+    )?;
     writeln!(out, "\nWhat to do about a finding:")?;
     match rule.remediation.as_deref() {
         Some(r) => {
@@ -54,7 +63,10 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
                 writeln!(out, "  {}", esc(l.trim_end()))?;
             }
         }
-        None => writeln!(out, "  Remove it, rotate it at its issuer, and keep it out of code.")?,
+        None => writeln!(
+            out,
+            "  Remove it, rotate it at its issuer, and keep it out of code."
+        )?,
     }
     if rule.id.starts_with("aws-") {
         writeln!(

@@ -14,7 +14,9 @@ pub fn run(args: &RespondArgs) -> anyhow::Result<ExitStatus> {
     if let Some(id) = &args.key_id {
         let plausible = id.len() == 20
             && KeyType::of(id).is_some()
-            && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !plausible {
             bail!("--key-id takes an AWS access key ID: 20 characters such as AKIA… or ASIA…");
         }
@@ -31,7 +33,11 @@ pub fn run(args: &RespondArgs) -> anyhow::Result<ExitStatus> {
     if incidents.is_empty() {
         bail!(
             "the report holds no AWS access key{}",
-            if args.key_id.is_some() { " with that ID" } else { "" }
+            if args.key_id.is_some() {
+                " with that ID"
+            } else {
+                ""
+            }
         );
     }
     if let Some(u) = &args.user {
@@ -71,7 +77,10 @@ fn from_report(path: &std::path::Path, key_id: Option<&str>) -> anyhow::Result<V
     let v: Value = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a keyfence JSON report", path.display()))?;
     let Some(findings) = v.as_array() else {
-        bail!("{}: not a keyfence JSON report (an array of findings)", path.display());
+        bail!(
+            "{}: not a keyfence JSON report (an array of findings)",
+            path.display()
+        );
     };
     let mut incidents: Vec<Incident> = Vec::new();
     for f in findings {
@@ -104,9 +113,9 @@ fn from_report(path: &std::path::Path, key_id: Option<&str>) -> anyhow::Result<V
         } else {
             key_id.map(str::to_string)
         };
-        let at = incidents.iter().position(|i| {
-            i.shown_id.as_deref() == Some(shown) || (id.is_some() && i.key_id == id)
-        });
+        let at = incidents
+            .iter()
+            .position(|i| i.shown_id.as_deref() == Some(shown) || (id.is_some() && i.key_id == id));
         let i = match at {
             Some(at) => &mut incidents[at],
             None => {
@@ -145,7 +154,10 @@ fn from_report(path: &std::path::Path, key_id: Option<&str>) -> anyhow::Result<V
             }
         }
         let mut place = match s("file") {
-            Some(file) => format!("{file}:{}", f.get("line").and_then(Value::as_u64).unwrap_or(0)),
+            Some(file) => format!(
+                "{file}:{}",
+                f.get("line").and_then(Value::as_u64).unwrap_or(0)
+            ),
             None => "a commit message".to_string(),
         };
         if let Some(c) = s("commit") {

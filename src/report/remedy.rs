@@ -46,8 +46,7 @@ impl Key<'_> {
 /// `'it'\''s'`: safe to paste into a POSIX shell.
 pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./@:+=,".contains(&b))
     {
         return s.to_string();
@@ -143,7 +142,11 @@ fn place(f: &Finding) -> String {
 }
 
 fn files<'a>(k: &'a Key) -> Vec<&'a str> {
-    let mut v: Vec<&str> = k.findings.iter().filter_map(|f| f.file.as_deref()).collect();
+    let mut v: Vec<&str> = k
+        .findings
+        .iter()
+        .filter_map(|f| f.file.as_deref())
+        .collect();
     v.dedup();
     v
 }
@@ -151,9 +154,9 @@ fn files<'a>(k: &'a Key) -> Vec<&'a str> {
 fn keep_out_of_code(out: &mut dyn Write, n: usize) -> std::io::Result<()> {
     writeln!(
         out,
-        "  {n}. Keep it out of code: `aws configure --profile NAME` (~/.aws/credentials), environment\n     \
-         variables (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or short-lived credentials from\n     \
-         `aws configure sso` (OIDC in CI)."
+        "  {n}. Keep it out of code: `aws configure --profile NAME` (~/.aws/credentials),\n     \
+         environment variables (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or short-lived\n     \
+         credentials from `aws configure sso` (OIDC in CI)."
     )
 }
 
@@ -203,7 +206,11 @@ fn commit_advice(
     } else {
         writeln!(out, "  1. Unstage it, then delete it from the file:")?;
         for f in &files {
-            writeln!(out, "       git restore --staged -- {}", esc(&shell_quote(f)))?;
+            writeln!(
+                out,
+                "       git restore --staged -- {}",
+                esc(&shell_quote(f))
+            )?;
         }
     }
     keep_out_of_code(out, 2)?;
@@ -295,16 +302,16 @@ fn exposed_advice(
         )?;
     } else {
         let user = k.user(opts);
+        writeln!(out, "  1. Deactivate it now:")?;
         if user.starts_with('"') {
             writeln!(
                 out,
-                "  0. USER_NAME=$(aws iam get-access-key-last-used --access-key-id {id} --query UserName --output text)"
+                "       USER_NAME=$(aws iam get-access-key-last-used --access-key-id {id} --query UserName --output text)"
             )?;
         }
         writeln!(
             out,
-            "  1. Deactivate it now:\n       \
-             aws iam update-access-key --user-name {user} --access-key-id {id} --status Inactive"
+            "       aws iam update-access-key --user-name {user} --access-key-id {id} --status Inactive"
         )?;
     }
     writeln!(
@@ -314,7 +321,19 @@ fn exposed_advice(
     )?;
     writeln!(
         out,
-        "  3. The incident runbook (every region, root keys, billing, purging history):\n       \
+        "  3. Look for what an attacker starts in EVERY region (EC2 instances and spot requests,\n     \
+         Lambda, RDS) and in IAM (new users, keys, login profiles, root access keys); terminate it\n     \
+         before anything else, and never close the account first: what still runs is billed."
+    )?;
+    writeln!(
+        out,
+        "  4. Secure the account: MFA on root and no root access keys, least-privilege IAM, a password\n     \
+         policy, CloudTrail, Budgets; then ask AWS Support for a billing adjustment."
+    )?;
+    keep_out_of_code(out, 5)?;
+    writeln!(
+        out,
+        "  6. The incident runbook, step by step with every command:\n       \
          keyfence respond --key-id {id}"
     )
 }

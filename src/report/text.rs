@@ -69,7 +69,11 @@ pub fn write(
             writeln!(out, "    {}", p.wrap("1", sig.line()))?;
         }
         if let Some(v) = opts.verdicts.verification(f) {
-            let code = if v.status == crate::verify::Status::Live { "1;31" } else { "1" };
+            let code = if v.status == crate::verify::Status::Live {
+                "1;31"
+            } else {
+                "1"
+            };
             writeln!(out, "    {}", p.wrap(code, &esc(&v.line())))?;
         }
         for r in &f.related {
@@ -164,7 +168,11 @@ fn terraform_steps(gate: super::Gate) -> Vec<String> {
             Some(n) => {
                 skipping = false;
                 let indent = &line[..line.len() - t.len()];
-                out.push(format!("{indent}{}. {}", n - 1, t.split_once(". ").map_or("", |x| x.1)));
+                out.push(format!(
+                    "{indent}{}. {}",
+                    n - 1,
+                    t.split_once(". ").map_or("", |x| x.1)
+                ));
             }
             None if skipping && line.starts_with(' ') => {}
             None => {

@@ -93,12 +93,10 @@ impl Verification {
                 s.push_str(" — anyone holding it can act as ");
                 s.push_str(self.arn.as_deref().unwrap_or("this identity"));
             }
-            Status::InvalidKeyId => {
-                s.push_str(" — AWS does not accept this key ID (deleted, deactivated, or never issued)")
-            }
-            Status::WrongSecret => {
-                s.push_str(" — the key ID exists, but this is not its secret")
-            }
+            Status::InvalidKeyId => s.push_str(
+                " — AWS does not accept this key ID (deleted, deactivated, or never issued)",
+            ),
+            Status::WrongSecret => s.push_str(" — the key ID exists, but this is not its secret"),
             Status::InactiveOrExpired => s.push_str(" — the session has expired"),
             Status::Unknown => s.push_str(" — could not tell; treat it as live"),
         }
@@ -326,7 +324,12 @@ fn verify_all(creds: &[Credential], opts: &VerifyOptions) -> Vec<Verification> {
     let endpoint = sts::Endpoint::from_env();
     let client = match sts::Client::new(&endpoint, opts.timeout) {
         Ok(c) => c,
-        Err(e) => return creds.iter().map(|_| Verification::unknown(e.clone())).collect(),
+        Err(e) => {
+            return creds
+                .iter()
+                .map(|_| Verification::unknown(e.clone()))
+                .collect()
+        }
     };
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<Verification>>> = Mutex::new(vec![None; creds.len()]);
@@ -382,7 +385,10 @@ mod tests {
             principal("arn:aws:sts::123456789012:assumed-role/Deploy/s1").as_deref(),
             Some("role Deploy")
         );
-        assert_eq!(principal("arn:aws:iam::123456789012:root").as_deref(), Some("root"));
+        assert_eq!(
+            principal("arn:aws:iam::123456789012:root").as_deref(),
+            Some("root")
+        );
     }
 
     #[test]

@@ -40,12 +40,14 @@ impl Endpoint {
             var("HTTP_PROXY").or_else(|| var("http_proxy"))
         };
         let host = host_of(&url).to_ascii_lowercase();
-        let bypass = var("NO_PROXY").or_else(|| var("no_proxy")).is_some_and(|list| {
-            list.split(',').map(str::trim).any(|n| {
-                let n = n.trim_start_matches('.').to_ascii_lowercase();
-                n == "*" || (!n.is_empty() && (host == n || host.ends_with(&format!(".{n}"))))
-            })
-        });
+        let bypass = var("NO_PROXY")
+            .or_else(|| var("no_proxy"))
+            .is_some_and(|list| {
+                list.split(',').map(str::trim).any(|n| {
+                    let n = n.trim_start_matches('.').to_ascii_lowercase();
+                    n == "*" || (!n.is_empty() && (host == n || host.ends_with(&format!(".{n}"))))
+                })
+            });
         Endpoint {
             url,
             proxy: proxy.filter(|_| !bypass),
@@ -222,11 +224,22 @@ mod tests {
     #[test]
     fn error_codes() {
         let xml = |c: &str| {
-            format!("<ErrorResponse><Errors><Error><Code>{c}</Code></Error></Errors></ErrorResponse>")
+            format!(
+                "<ErrorResponse><Errors><Error><Code>{c}</Code></Error></Errors></ErrorResponse>"
+            )
         };
-        assert_eq!(parse_error(403, &xml("InvalidClientTokenId")).status, Status::InvalidKeyId);
-        assert_eq!(parse_error(403, &xml("SignatureDoesNotMatch")).status, Status::WrongSecret);
-        assert_eq!(parse_error(400, &xml("ExpiredToken")).status, Status::InactiveOrExpired);
+        assert_eq!(
+            parse_error(403, &xml("InvalidClientTokenId")).status,
+            Status::InvalidKeyId
+        );
+        assert_eq!(
+            parse_error(403, &xml("SignatureDoesNotMatch")).status,
+            Status::WrongSecret
+        );
+        assert_eq!(
+            parse_error(400, &xml("ExpiredToken")).status,
+            Status::InactiveOrExpired
+        );
         assert_eq!(parse_error(503, "").status, Status::Unknown);
     }
 }
