@@ -21,6 +21,8 @@ struct Moto {
     user: String,
     live: (String, String),
     inactive: (String, String),
+    /// An ASIA key, its secret and its session token (an assumed role's session).
+    session: (String, String, String),
     _child: Mutex<Child>,
 }
 
@@ -72,6 +74,11 @@ fn start_moto() -> Option<Moto> {
         user: v["user"].as_str().unwrap().to_string(),
         live: pair("live"),
         inactive: pair("inactive"),
+        session: (
+            v["session"][0].as_str().unwrap().to_string(),
+            v["session"][1].as_str().unwrap().to_string(),
+            v["session"][2].as_str().unwrap().to_string(),
+        ),
         _child: Mutex::new(child),
     })
 }
@@ -503,4 +510,45 @@ fn verify_goes_through_https_proxy_to_the_generic_endpoint_variable() {
         status, "unknown",
         "a proxy that never answers is no verdict"
     );
+}
+
+#[test]
+fn a_temporary_key_is_verified_with_the_session_token_found_beside_it() {
+    let Some(m) = moto() else { return };
+    let (id, secret, token) = &m.session;
+    assert!(id.starts_with("ASIA"), "{id}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("credentials"),
+        format!(
+            "[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\naws_session_token = {token}\n"
+        ),
+    )
+    .unwrap();
+    // The same key without its token cannot be checked: unknown, and nothing is sent for it.
+    std::fs::write(
+        dir.path().join("no-token.env"),
+        format!(
+            "AWS_ACCESS_KEY_ID={id}\nAWS_SECRET_ACCESS_KEY={}\n",
+            Generator::new(5).aws_secret()
+        ),
+    )
+    .unwrap();
+    let run = keyfence(
+        dir.path(),
+        &m.url,
+        &["scan", ".", "--verify", "--format", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let f = run.json();
+    let (status, v) = verification(&pair_finding(&f, "credentials"));
+    assert_eq!(status, "live", "{v}");
+    assert_eq!(v["user"], "role deploy-role", "{v}");
+    let (status, v) = verification(&pair_finding(&f, "no-token.env"));
+    assert_eq!(status, "unknown", "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("session token"),
+        "{v}"
+    );
+    assert!(!run.stdout.contains(token.as_str()) && !run.stdout.contains(secret.as_str()));
 }

@@ -270,7 +270,15 @@ pub fn annotate(findings: &mut [Finding], verify: Option<&VerifyOptions>) -> Ver
                 }
                 Err(v) => v,
             };
-            map.entry(fp).or_default().verification = Some(v);
+            // The same credential found twice (one copy with its session token, one without)
+            // keeps the most telling answer.
+            let slot = &mut map.entry(fp).or_default().verification;
+            if slot
+                .as_ref()
+                .is_none_or(|old| rank(v.status) < rank(old.status))
+            {
+                *slot = Some(v);
+            }
         }
         // A key ID found on its own elsewhere is the same live key.
         for f in findings.iter() {
@@ -297,6 +305,15 @@ pub fn annotate(findings: &mut [Finding], verify: Option<&VerifyOptions>) -> Ver
         });
     }
     Verdicts(Arc::new(map))
+}
+
+/// Live first, then a definite "not live", then unknown.
+fn rank(s: Status) -> u8 {
+    match s {
+        Status::Live => 0,
+        Status::Unknown => 2,
+        _ => 1,
+    }
 }
 
 /// The session token found closest to pair finding `i` (same file and commit, within the

@@ -50,6 +50,30 @@ def main():
     iam.update_access_key(
         UserName=user, AccessKeyId=inactive["AccessKeyId"], Status="Inactive"
     )
+    # A role session (ASIA key + session token), made while auth is still off.
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    role = iam.create_role(RoleName="deploy-role", AssumeRolePolicyDocument=trust)
+    sts = boto3.client(
+        "sts",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    session = sts.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="ci")[
+        "Credentials"
+    ]
     req = urllib.request.Request(
         f"{url}/moto-api/reset-auth",
         data=b"0",
@@ -64,6 +88,11 @@ def main():
                 "user": user,
                 "live": [live["AccessKeyId"], live["SecretAccessKey"]],
                 "inactive": [inactive["AccessKeyId"], inactive["SecretAccessKey"]],
+                "session": [
+                    session["AccessKeyId"],
+                    session["SecretAccessKey"],
+                    session["SessionToken"],
+                ],
             }
         ),
         flush=True,
