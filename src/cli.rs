@@ -44,6 +44,10 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout: `keyfence man > keyfence.1`.
     Man,
+    /// The incident runbook for a leaked AWS key: from a JSON report, or for one key ID.
+    Respond(RespondArgs),
+    /// A rule's description, examples and remediation.
+    Explain(ExplainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +72,36 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// A JSON report (`--format json`); `-` reads stdin. Its AWS findings become incidents.
+    pub findings: Option<PathBuf>,
+    /// The leaked access key ID (AKIA…/ASIA…): fills the commands in; with a report, picks the
+    /// findings of this key.
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// The IAM user the key belongs to, when the report has no --verify result that names it.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Text for a terminal, or Markdown (checkboxes) to paste into an incident ticket.
+    #[arg(long, value_enum, default_value_t = RunbookFormat::Text)]
+    pub format: RunbookFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunbookFormat {
+    Text,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The rule id (see `keyfence rules list`).
+    pub rule: String,
+    #[command(flatten)]
+    pub rules: RulesArgs,
 }
 
 /// Flags every scanning command shares.
@@ -123,6 +157,15 @@ pub struct CommonArgs {
     /// damaged repository must not hang the push.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub deadline: u64,
+    /// Ask AWS STS (GetCallerIdentity) whether each found AWS key pair is live. Off by default:
+    /// without it keyfence sends nothing over the network. Honours AWS_ENDPOINT_URL_STS,
+    /// AWS_ENDPOINT_URL, HTTPS_PROXY and NO_PROXY.
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: give up on one STS request after this many seconds (the key is then
+    /// reported as "unknown", never as not live).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub verify_timeout: u64,
 }
 
 #[derive(Debug, Args)]

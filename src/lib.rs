@@ -18,8 +18,10 @@ pub mod pipeline;
 pub mod progress;
 pub mod report;
 pub mod rules;
+pub mod runbook;
 pub mod sources;
 pub mod terraform;
+pub mod verify;
 
 use std::io::Write;
 

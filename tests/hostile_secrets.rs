@@ -25,8 +25,22 @@ impl Planted {
         self.values.extend(other.values.iter().cloned());
     }
 
-    /// Fails when any planted value appears in `text`.
+    /// Fails when any planted value appears in `text`. An access key ID may appear in full only
+    /// where the text report's advice puts it into a command (it is an identifier, not the
+    /// secret); those places are cut out before the check.
     fn assert_absent(&self, what: &str, text: &str) {
+        let mut text = text.to_string();
+        for v in self.values.iter().filter(|v| v.len() == 20) {
+            for sanctioned in [
+                "--access-key-id ",
+                "AttributeValue=",
+                "--key-id ",
+                "What to do now — AWS key ",
+            ] {
+                text = text.replace(&format!("{sanctioned}{v}"), sanctioned);
+            }
+        }
+        let text = text.as_str();
         for v in &self.values {
             // A long token shows its first characters only; check a distinctive middle part too.
             let probe = if v.len() > 60 { &v[20..60] } else { v.as_str() };

@@ -76,6 +76,8 @@ pub struct Plan {
     pub watch: Vec<String>,
     /// Git LFS objects must be present (the developer's own gates: they are about to push them).
     pub lfs_required: bool,
+    /// `--verify`: ask STS about found AWS keys (None: nothing is sent).
+    pub verify: Option<crate::verify::VerifyOptions>,
 }
 
 impl Plan {
@@ -153,6 +155,11 @@ impl Plan {
                 format: args.format,
                 redact: !args.no_redact,
                 color,
+                gate: match trust {
+                    Trust::Local { .. } => report::Gate::Commit,
+                    _ => report::Gate::Exposed,
+                },
+                verdicts: Default::default(),
             },
             output: args.output.clone(),
             quiet: args.quiet,
@@ -172,7 +179,17 @@ impl Plan {
                 _ => Vec::new(),
             },
             lfs_required: matches!(trust, Trust::Local { .. }),
+            verify: args.verify.then(|| crate::verify::VerifyOptions {
+                timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
+                ..Default::default()
+            }),
         })
+    }
+
+    /// The gate the report's advice is for (`hook pre-push` says `Gate::Push`).
+    pub fn at_gate(mut self, gate: report::Gate) -> Plan {
+        self.report.gate = gate;
+        self
     }
 
     /// Drops commit-allowlisted and baselined findings, sorts the rest and writes the report.
@@ -212,6 +229,9 @@ impl Plan {
                     b.commit.as_ref().map(|c| &c.date),
                 ))
         });
+        // Offline signals always; STS only with --verify. Live keys move to the front.
+        let mut opts = self.report.clone();
+        opts.verdicts = crate::verify::annotate(findings, self.verify.as_ref());
         if self.report.redact {
             let in_summaries = crate::finding::secrets_in_summaries(&self.engine, findings);
             crate::finding::redact_cross_references(findings, &in_summaries);
@@ -228,7 +248,7 @@ impl Plan {
                 let mut out = std::io::BufWriter::new(file);
                 // A plain message, not the io::Error: a broken pipe here (a FIFO's reader gone)
                 // lost the report, and must exit 2, not pass as a closed stdout does in `run`.
-                report::write(&mut out, findings, self.engine.rule_set(), &self.report)
+                report::write(&mut out, findings, self.engine.rule_set(), &opts)
                     .and_then(|()| out.flush())
                     .map_err(|e| {
                         anyhow::anyhow!("cannot write report to {}: {e}", path.display())
@@ -238,9 +258,8 @@ impl Plan {
             }
             None => {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                let written =
-                    report::write(&mut out, findings, self.engine.rule_set(), &self.report)
-                        .and_then(|()| out.flush());
+                let written = report::write(&mut out, findings, self.engine.rule_set(), &opts)
+                    .and_then(|()| out.flush());
                 match written {
                     // The reader stopped early (`| head`): the findings still exist, and a
                     // pipeline's status must say so, not pass.

@@ -177,7 +177,8 @@ fn pre_push(args: &PrePushArgs) -> anyhow::Result<ExitStatus> {
         &Trust::Local {
             root: root_dir(&repo),
         },
-    )?;
+    )?
+    .at_gate(crate::report::Gate::Push);
     let mut destination: Option<Vec<Oid>> = None;
     let mut sel = Selection::default();
     for u in &updates {

@@ -2,11 +2,13 @@
 
 pub mod baseline;
 pub mod common;
+pub mod explain;
 pub mod history;
 pub mod hook;
 pub mod init;
 pub mod install;
 pub mod protect;
+pub mod respond;
 pub mod rules;
 pub mod scan;
 
@@ -34,5 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
             Ok(ExitStatus::Clean)
         }
+        Command::Respond(args) => respond::run(&args),
+        Command::Explain(args) => explain::run(&args),
     }
 }

@@ -103,7 +103,7 @@ fn vulnerability(f: &Finding, rules: &RuleSet, opts: &ReportOptions) -> Value {
         f.file.as_deref().unwrap_or("commit message"),
         f.line
     );
-    if let Some(d) = super::text::details(f) {
+    if let Some(d) = super::text::details(f, opts) {
         description.push_str(&format!("; {d}"));
     }
     let mut v = json!({

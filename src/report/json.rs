@@ -43,6 +43,12 @@ pub struct JsonFinding<'a> {
     pub block: Option<&'a str>,
     /// Other locations of the same credential (the key ID of an aws-credential-pair).
     pub related: Vec<JsonRelated<'a>>,
+    /// What STS said with `--verify` (`status`: live | invalid-key-id | wrong-secret |
+    /// inactive-or-expired | unknown); null when not verified.
+    pub verification: Option<&'a crate::verify::Verification>,
+    /// Offline: "canary" or "impossible-account"; absent when neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_signal: Option<crate::verify::Signal>,
 }
 
 #[derive(Serialize)]
@@ -60,7 +66,8 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl<'a> JsonFinding<'a> {
-    pub fn new(f: &'a Finding, redact: bool) -> Self {
+    pub fn new(f: &'a Finding, opts: &'a ReportOptions) -> Self {
+        let redact = opts.redact;
         let c = f.commit.as_ref();
         JsonFinding {
             rule_id: &f.rule_id,
@@ -102,6 +109,8 @@ impl<'a> JsonFinding<'a> {
                     },
                 })
                 .collect(),
+            verification: opts.verdicts.verification(f),
+            key_signal: opts.verdicts.signal(f),
         }
     }
 }
@@ -112,7 +121,7 @@ pub fn write(
     opts: &ReportOptions,
 ) -> std::io::Result<()> {
     // Streamed: one finding's view at a time, not a second copy of every finding.
-    let items = Lazy(|| findings.iter().map(|f| JsonFinding::new(f, opts.redact)));
+    let items = Lazy(|| findings.iter().map(|f| JsonFinding::new(f, opts)));
     super::sanitize::write_json(out, &items)?;
     writeln!(out)
 }

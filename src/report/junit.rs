@@ -64,7 +64,7 @@ pub fn write(
         if !f.line_text.is_empty() {
             body.push_str(&format!("{:>4} | {}\n", f.line, f.line_text));
         }
-        if let Some(d) = super::text::details(f) {
+        if let Some(d) = super::text::details(f, opts) {
             body.push_str(&format!("{d}\n"));
         }
         if let Some(c) = &f.commit {

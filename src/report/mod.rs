@@ -3,6 +3,7 @@
 pub mod gitlab;
 pub mod json;
 pub mod junit;
+pub mod remedy;
 pub(crate) mod sanitize;
 pub mod sarif;
 pub mod text;
@@ -25,12 +26,29 @@ pub enum Format {
     Gitlab,
 }
 
+/// Where a finding was caught, which decides what to do about it: nothing has left the machine
+/// at a commit; at a push it is committed but not yet sent; anywhere else it is, or may be, public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gate {
+    /// `protect`, `hook commit-msg`: not committed yet.
+    Commit,
+    /// `hook pre-push`: committed, not pushed.
+    Push,
+    /// history, CI ranges, pre-receive, plain scans: treat it as public.
+    #[default]
+    Exposed,
+}
+
 /// How findings are rendered.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReportOptions {
     pub format: Format,
     pub redact: bool,
     pub color: bool,
+    /// Decides the "what to do now" advice of the text report.
+    pub gate: Gate,
+    /// Offline signals and `--verify` results, by finding.
+    pub verdicts: crate::verify::Verdicts,
 }
 
 /// Renders `findings` in the chosen format.

@@ -203,6 +203,12 @@ pub fn write(
             props.insert("key_type".into(), json!(f.key_type));
             props.insert("decoded".into(), json!(f.decoded));
             props.insert("block".into(), json!(f.block));
+            if let Some(v) = opts.verdicts.verification(f) {
+                props.insert("verification".into(), json!(v));
+            }
+            if let Some(sig) = opts.verdicts.signal(f) {
+                props.insert("key_signal".into(), json!(sig));
+            }
             if let Some(c) = &f.commit {
                 props.insert("commit".into(), json!(c.id));
                 props.insert("author".into(), json!(c.author));
@@ -244,7 +250,7 @@ pub fn write(
                 "ruleId": f.rule_id,
                 "ruleIndex": used[f.rule_id.as_str()],
                 "level": level(f.severity),
-                "message": { "text": format!("{}: {}{}", f.description, f.shown_secret(opts.redact), crate::report::text::details(f).map(|d| format!(" ({d})")).unwrap_or_default()) },
+                "message": { "text": format!("{}: {}{}", f.description, f.shown_secret(opts.redact), crate::report::text::details(f, opts).map(|d| format!(" ({d})")).unwrap_or_default()) },
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": artifact,

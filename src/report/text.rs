@@ -62,8 +62,19 @@ pub fn write(
             )?;
         }
         writeln!(out, "    {}", esc(&f.description))?;
-        if let Some(d) = details(f) {
+        if let Some(d) = details(f, opts) {
             writeln!(out, "    {}", esc(&d))?;
+        }
+        if let Some(sig) = opts.verdicts.signal(f) {
+            writeln!(out, "    {}", p.wrap("1", sig.line()))?;
+        }
+        if let Some(v) = opts.verdicts.verification(f) {
+            let code = if v.status == crate::verify::Status::Live {
+                "1;31"
+            } else {
+                "1"
+            };
+            writeln!(out, "    {}", p.wrap(code, &esc(&v.line())))?;
         }
         for r in &f.related {
             let secret = if opts.redact {
@@ -100,10 +111,12 @@ pub fn write(
             )?;
         }
     }
+    // AWS keys get advice for the gate they were caught at, with their key IDs filled in.
+    let handled = super::remedy::write_aws(out, findings, opts, &|s| p.wrap("1", s))?;
     // Remediation once per rule, after the list: the list stays scannable.
     let mut seen: Vec<&str> = Vec::new();
     for f in findings {
-        if seen.contains(&f.rule_id.as_str()) {
+        if seen.contains(&f.rule_id.as_str()) || handled.contains(&f.rule_id.as_str()) {
             continue;
         }
         seen.push(&f.rule_id);
@@ -128,15 +141,52 @@ pub fn write(
     }) {
         writeln!(out)?;
         writeln!(out, "{} Terraform", p.wrap("1", "What to do now —"))?;
-        for line in crate::terraform::REMEDIATION.lines() {
+        for line in terraform_steps(opts.gate) {
             writeln!(out, "  {}", line.trim_end())?;
         }
     }
+    super::remedy::write_escape_hatches(out, findings, opts, &|s| p.wrap("1", s))?;
     Ok(())
 }
 
-/// The extra facts of a finding on one line: AWS account and key type, encoding, Terraform block.
-pub fn details(f: &Finding) -> Option<String> {
+/// The Terraform advice; before a commit or push its first step (rotate, check CloudTrail) is
+/// the exposed case's, and the gate's own advice above says when to rotate.
+fn terraform_steps(gate: super::Gate) -> Vec<String> {
+    let lines = crate::terraform::REMEDIATION.lines().map(str::to_string);
+    if gate == super::Gate::Exposed {
+        return lines.collect();
+    }
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in lines {
+        let t = line.trim_start();
+        let step = t
+            .split_once(". ")
+            .and_then(|(n, _)| n.parse::<usize>().ok());
+        match step {
+            Some(1) => skipping = true,
+            Some(n) => {
+                skipping = false;
+                let indent = &line[..line.len() - t.len()];
+                out.push(format!(
+                    "{indent}{}. {}",
+                    n - 1,
+                    t.split_once(". ").map_or("", |x| x.1)
+                ));
+            }
+            None if skipping && line.starts_with(' ') => {}
+            None => {
+                skipping = false;
+                out.push(line);
+            }
+        }
+    }
+    out
+}
+
+/// The extra facts of a finding on one line: AWS account and key type, encoding, Terraform block,
+/// and what `--verify` and the offline checks said.
+pub fn details(f: &Finding, opts: &ReportOptions) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(acct) = f.account_id_str() {
         parts.push(format!("AWS account {acct}"));
@@ -155,6 +205,14 @@ pub fn details(f: &Finding) -> Option<String> {
     }
     if let Some(d) = &f.decoded {
         parts.push(format!("decoded from {d}"));
+    }
+    if opts.format != super::Format::Text {
+        if let Some(sig) = opts.verdicts.signal(f) {
+            parts.push(sig.line().to_string());
+        }
+        if let Some(v) = opts.verdicts.verification(f) {
+            parts.push(v.line());
+        }
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
