@@ -163,7 +163,10 @@ fn fixture() -> Fixture {
     let mut g = Generator::new(2);
     work.write(
         "main.tf",
-        &format!("variable \"key\" {{\n  default = \"{}\"\n}}\n", g.aws_key_id("AKIA")),
+        &format!(
+            "variable \"key\" {{\n  default = \"{}\"\n}}\n",
+            g.aws_key_id("AKIA")
+        ),
     );
     let mut g = Generator::new(3);
     work.write(
@@ -237,7 +240,10 @@ fn every_readme_command_runs_as_promised_or_is_listed_with_a_reason() {
                     Place::Server => &f.server.path,
                 };
                 let (got, said) = sh(cwd, &home, &line);
-                assert_eq!(got, *code, "README: `{line}` in {place:?} exited {got}:\n{said}");
+                assert_eq!(
+                    got, *code,
+                    "README: `{line}` in {place:?} exited {got}:\n{said}"
+                );
                 after(&f, &line, &said);
                 ran += 1;
             } else if let Some((cmd, why)) = NOT_RUN.iter().find(|(c, _)| *c == line) {
@@ -247,7 +253,10 @@ fn every_readme_command_runs_as_promised_or_is_listed_with_a_reason() {
                 let first = line.split_whitespace().next().unwrap();
                 if first.contains('/') {
                     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(first);
-                    assert!(is_executable(&p), "README names {first}, not in the repository");
+                    assert!(
+                        is_executable(&p),
+                        "README names {first}, not in the repository"
+                    );
                 }
             } else {
                 panic!(
@@ -259,10 +268,16 @@ fn every_readme_command_runs_as_promised_or_is_listed_with_a_reason() {
     }
     // No stale entries: everything listed is still in README.
     for c in RUN.iter().map(|r| r.0).chain(NOT_RUN.iter().map(|n| n.0)) {
-        assert!(seen.contains(c), "tests/readme.rs lists `{c}`, README no longer has it");
+        assert!(
+            seen.contains(c),
+            "tests/readme.rs lists `{c}`, README no longer has it"
+        );
     }
     for (_, hook) in SCRIPTS {
-        assert!(seen.contains(hook), "README no longer has the {hook} script");
+        assert!(
+            seen.contains(hook),
+            "README no longer has the {hook} script"
+        );
     }
     assert!(ran >= RUN.len(), "ran {ran} commands");
 }
@@ -285,7 +300,10 @@ fn after(f: &Fixture, line: &str, said: &str) {
             assert!(!v.as_array().unwrap().is_empty(), "no findings written");
         }
         "keyfence scan infra/ main.tf" => {
-            assert!(said.contains("infra/main.tf:") && said.contains("main.tf:2:"), "{said}");
+            assert!(
+                said.contains("infra/main.tf:") && said.contains("main.tf:2:"),
+                "{said}"
+            );
         }
         "keyfence install" => {
             for h in ["pre-commit", "pre-merge-commit", "commit-msg", "pre-push"] {
@@ -489,7 +507,9 @@ fn readme_lists_exactly_the_json_fields_the_binary_emits() {
     let (_, json) = sample_runs();
     let mut findings: Vec<Value> = serde_json::from_str(&json).unwrap();
     findings.extend(history_json());
-    assert!(findings.iter().any(|f| f.get("other_occurrences").is_some()));
+    assert!(findings
+        .iter()
+        .any(|f| f.get("other_occurrences").is_some()));
     assert!(findings.iter().any(|f| f["source"] == "commit-message"));
     let emitted: BTreeSet<String> = findings
         .iter()
@@ -550,7 +570,13 @@ fn readme_names_only_hooks_that_exist() {
     for c in prose.captures_iter(&text) {
         let id = &c[1];
         // Not hooks: a finding's rule id, a hook marker, the PyPI package.
-        if !["keyfence-config-change", "keyfence-managed-hook", "keyfence-scanner"].contains(&id) {
+        if ![
+            "keyfence-config-change",
+            "keyfence-managed-hook",
+            "keyfence-scanner",
+        ]
+        .contains(&id)
+        {
             named.insert(id.to_string());
         }
     }
@@ -577,7 +603,10 @@ fn readme_names_only_files_that_exist() {
         if top == ".git" || top == "target" || !root.join(top).is_dir() {
             continue;
         }
-        assert!(root.join(p).exists(), "README names `{p}`, not in the repository");
+        assert!(
+            root.join(p).exists(),
+            "README names `{p}`, not in the repository"
+        );
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} paths checked");
