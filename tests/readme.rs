@@ -135,8 +135,9 @@ fn commands(body: &str) -> Vec<String> {
     out
 }
 
-/// The README's code blocks use only languages something checks: `sh` (run here), `yaml`, `toml`
-/// (loaded by `tests/scan_config.rs`), `json` and bare blocks (the samples, compared here).
+/// The README's code blocks use only languages something checks: `sh` (run here), `yaml` (hook ids
+/// checked here), `toml`
+/// (loaded by `tests/config_model.rs`), `json` and bare blocks (the samples, compared here).
 #[test]
 fn every_code_block_has_a_language_this_suite_checks() {
     for (lang, body) in blocks(&readme()) {
