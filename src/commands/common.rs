@@ -140,11 +140,13 @@ impl Plan {
             .threads
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // A dumb terminal shows escape sequences raw: no colour, and no redrawn progress line.
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
         let color = args.format == Format::Text
             && args.output.is_none()
             && !args.no_color
             && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            && !dumb
             && std::io::stdout().is_terminal();
         if trust.is_gate() && args.deadline > 0 {
             start_watchdog(std::time::Duration::from_secs(args.deadline));
@@ -164,7 +166,7 @@ impl Plan {
             output: args.output.clone(),
             quiet: args.quiet,
             verbose: args.verbose,
-            progress: !args.no_progress && !args.quiet && std::io::stderr().is_terminal(),
+            progress: !args.no_progress && !args.quiet && !dumb && std::io::stderr().is_terminal(),
             threads,
             max_file_size: args.max_file_size,
             config_file,

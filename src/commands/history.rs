@@ -710,8 +710,8 @@ pub fn scan_all_objects(
     drop(existing);
     if plan.verbose {
         plan.note(&format!(
-            "placed {} in history in {:.2}s",
-            plural(candidates.len() as u64, "blob with findings"),
+            "placed {} with findings in history in {:.2}s",
+            plural(candidates.len() as u64, "blob"),
             t_stream.elapsed().as_secs_f64()
         ));
     }
