@@ -21,7 +21,7 @@ const PAIRABLE_DECODINGS: &[&str] = &["percent", "unescape", "concat"];
 fn pairable(f: &Finding) -> bool {
     f.decoded
         .as_deref()
-        .map_or(true, |d| PAIRABLE_DECODINGS.contains(&d))
+        .is_none_or(|d| PAIRABLE_DECODINGS.contains(&d))
 }
 
 /// The shape of a secret access key: 40 base64 characters mixing upper case, lower case and

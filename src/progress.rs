@@ -49,7 +49,7 @@ impl Progress {
         let items = self.items.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         let found = self.findings.fetch_add(findings, Ordering::Relaxed) + findings;
-        if findings > 0 || items % 64 == 0 {
+        if findings > 0 || items.is_multiple_of(64) {
             bar.set_position(total);
             bar.set_message(format!(
                 "{}, {} ·",

@@ -472,9 +472,18 @@ fn history_json() -> Vec<Value> {
     r.commit("add again");
     let id = Generator::new(7).aws_key_id("AKIA");
     r.commit(&format!("use {id}"));
+    // A key ID that decodes to no real account (13 digits): the only kind with a `key_signal`.
+    let impossible = (100..)
+        .map(|seed| Generator::new(seed).aws_key_id("AKIA"))
+        .find(|k| keyfence::aws::account_id(k).is_some_and(|a| a > 999_999_999_999))
+        .unwrap();
+    r.write("b.txt", &format!("id = {impossible}\n"));
+    r.commit("impossible");
     let run = r.keyfence(&["history", "--format", "json"]);
     run.expect(1);
-    run.json()
+    let found = run.json();
+    assert!(found.iter().any(|f| f.get("key_signal").is_some()));
+    found
 }
 
 /// README's JSON field list: each `- ` item as (the field names before its first `: `, outside

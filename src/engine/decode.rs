@@ -46,7 +46,7 @@ pub fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
     let body = match input.iter().position(|&b| b == b'=') {
         Some(p) => {
             let pad = &input[p..];
-            if pad.len() > 2 || pad.iter().any(|&b| b != b'=') || input.len() % 4 != 0 {
+            if pad.len() > 2 || pad.iter().any(|&b| b != b'=') || !input.len().is_multiple_of(4) {
                 return None;
             }
             &input[..p]

@@ -275,7 +275,7 @@ pub fn annotate(findings: &mut [Finding], verify: Option<&VerifyOptions>) -> Ver
             let slot = &mut map.entry(fp).or_default().verification;
             if slot
                 .as_ref()
-                .map_or(true, |old| rank(v.status) < rank(old.status))
+                .is_none_or(|old| rank(v.status) < rank(old.status))
             {
                 *slot = Some(v);
             }
