@@ -3,35 +3,13 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{at, key, Sandbox, BIN};
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
 
-/// A PATH holding the built keyfence, as a user's would.
-fn path_with_keyfence() -> String {
-    let dir = std::path::Path::new(BIN).parent().unwrap();
-    format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 /// `git push ARGS` from `r` with keyfence on PATH; returns (success, stdout+stderr).
 fn push(r: &common::Repo, args: &[&str]) -> (bool, String) {
-    let mut cmd = Command::new("git");
-    cmd.arg("push").args(args).current_dir(&r.path);
-    common::isolate(&mut cmd, &r.home);
-    cmd.env("PATH", path_with_keyfence());
-    let out = cmd.output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), said)
+    r.push(args)
 }
 
 /// A bare "server" with keyfence's pre-receive hook, a clone of it, and a first clean push.

@@ -197,16 +197,6 @@ fn baseline_suppresses_staged_findings() {
     assert!(run.json().is_empty());
 }
 
-/// A PATH holding the built keyfence, as a user's would.
-fn path_with_keyfence() -> String {
-    let dir = std::path::Path::new(common::BIN).parent().unwrap();
-    format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 #[test]
 fn installed_pre_commit_hook_blocks_and_passes() {
     let sb = Sandbox::new();
@@ -223,7 +213,7 @@ fn installed_pre_commit_hook_blocks_and_passes() {
         let mut cmd = std::process::Command::new("git");
         cmd.args(["commit", "-q", "-m", msg]).current_dir(&r.path);
         common::isolate(&mut cmd, &r.home);
-        cmd.env("PATH", path_with_keyfence());
+        cmd.env("PATH", common::path_with_keyfence());
         cmd.output().unwrap()
     };
     r.write("a.txt", &format!("x\nk={}\n", key(10)));

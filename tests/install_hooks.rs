@@ -3,33 +3,10 @@
 
 mod common;
 
-use std::process::Command;
+use common::{key, Sandbox};
 
-use common::{key, Sandbox, BIN};
-
-/// A PATH holding the built keyfence, as a user's would.
-fn path_with_keyfence() -> String {
-    let dir = std::path::Path::new(BIN).parent().unwrap();
-    format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
-/// Runs git with keyfence on PATH; returns (success, stdout+stderr).
 fn git_hooked(r: &common::Repo, args: &[&str]) -> (bool, String) {
-    let mut cmd = Command::new("git");
-    cmd.args(args).current_dir(&r.path);
-    common::isolate(&mut cmd, &r.home);
-    cmd.env("PATH", path_with_keyfence());
-    let out = cmd.output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), said)
+    r.git_hooked(args)
 }
 
 fn write_hook(path: &std::path::Path, body: &str) {

@@ -100,21 +100,11 @@ impl Plan {
                 let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
                 (rules, file, baseline)
             }
-            Trust::Local { root } => {
+            // The developer's work tree, or a server's git dir: config and baseline beside it.
+            Trust::Local { root } | Trust::Server { git_dir: root } => {
                 let file = config::locate(args.config.as_deref(), root);
                 let rules = config::load(file.as_deref(), &args.rules_dir)?;
                 let found = root.join(BASELINE_FILE);
-                let baseline = match &args.baseline {
-                    Some(p) => Some(Baseline::load(p)?),
-                    None if found.is_file() => Some(Baseline::load(&found)?),
-                    None => None,
-                };
-                (rules, file, baseline)
-            }
-            Trust::Server { git_dir } => {
-                let file = config::locate(args.config.as_deref(), git_dir);
-                let rules = config::load(file.as_deref(), &args.rules_dir)?;
-                let found = git_dir.join(BASELINE_FILE);
                 let baseline = match &args.baseline {
                     Some(p) => Some(Baseline::load(p)?),
                     None if found.is_file() => Some(Baseline::load(&found)?),

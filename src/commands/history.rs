@@ -536,9 +536,7 @@ pub fn scan_history(
         b.finish_and_clear();
     }
     pending.extend(found?.into_iter().flatten());
-    let mut findings = attach_commits(repo, commits, pending)?;
-    findings.extend(scan_extras(plan, &stats, repo, extras)?);
-    Ok((findings, stats))
+    finish(plan, repo, commits, extras, pending, stats)
 }
 
 /// Bytes of objects read but not yet scanned, at most (one larger object may still pass alone):
@@ -769,6 +767,19 @@ pub fn scan_all_objects(
         .truncated
         .fetch_add(again.truncated.load(Ordering::Relaxed), Ordering::Relaxed);
     pending.extend(found.into_iter().flatten());
+    finish(plan, repo, commits, extras, pending, stats)
+}
+
+/// Attributes pending findings to their commits and adds what tags hold: the end of every
+/// history and range scan.
+fn finish(
+    plan: &Plan,
+    repo: &Repository,
+    commits: &[Oid],
+    extras: &Extras,
+    pending: Vec<Pending>,
+    stats: Stats,
+) -> anyhow::Result<(Vec<Finding>, Stats)> {
     let mut findings = attach_commits(repo, commits, pending)?;
     findings.extend(scan_extras(plan, &stats, repo, extras)?);
     Ok((findings, stats))
@@ -942,9 +953,7 @@ pub fn scan_range(
         b.finish_and_clear();
     }
     pending.extend(found?.into_iter().flatten());
-    let mut findings = attach_commits(repo, commits, pending)?;
-    findings.extend(scan_extras(plan, &stats, repo, extras)?);
-    Ok((findings, stats))
+    finish(plan, repo, commits, extras, pending, stats)
 }
 
 /// The content behind a Git LFS pointer, when the object is here. Where it should be (the

@@ -258,8 +258,15 @@ pub fn write_hook(git_dir: &Path, name: &str, body: &str) {
 impl Repo {
     /// `git push ARGS` with keyfence on PATH; returns (success, stdout+stderr).
     pub fn push(&self, args: &[&str]) -> (bool, String) {
+        let mut all = vec!["push"];
+        all.extend_from_slice(args);
+        self.git_hooked(&all)
+    }
+
+    /// `git ARGS` with keyfence on PATH, so installed hooks run it; (success, stdout+stderr).
+    pub fn git_hooked(&self, args: &[&str]) -> (bool, String) {
         let mut cmd = Command::new("git");
-        cmd.arg("push").args(args).current_dir(&self.path);
+        cmd.args(args).current_dir(&self.path);
         isolate(&mut cmd, &self.home);
         cmd.env("PATH", path_with_keyfence());
         let out = cmd.output().unwrap();
