@@ -105,9 +105,18 @@ pub(crate) fn locate(
         let reached = match reach.get(&intro) {
             Some(r) => r,
             None => {
+                // Refs often share a tip (main and origin/main): one graph query per tip.
                 let mut r = Vec::new();
+                let mut asked: HashMap<Oid, bool> = HashMap::new();
                 for (i, t) in tips.iter().enumerate() {
-                    if t.id == intro || repo.graph_descendant_of(t.id, intro)? {
+                    let reaches = match asked.get(&t.id) {
+                        Some(&b) => b,
+                        None => {
+                            let b = t.id == intro || repo.graph_descendant_of(t.id, intro)?;
+                            *asked.entry(t.id).or_insert(b)
+                        }
+                    };
+                    if reaches {
                         r.push(i);
                     }
                 }
