@@ -71,6 +71,60 @@ pub struct Finding {
     pub decoded: Option<String>,
     /// The enclosing Terraform block (`provider "aws" (alias prod)`), for Terraform files.
     pub block: Option<String>,
+    /// Audits: every (commit, path, line) where this secret was found, this finding's own place
+    /// first; empty elsewhere.
+    pub occurrences: Vec<Occurrence>,
+    /// Audits: where the secret is now and who has it; `None` for scans and gates.
+    pub whereabouts: Option<Whereabouts>,
+}
+
+/// One place in history where a secret was introduced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Occurrence {
+    pub commit: String,
+    pub file: String,
+    pub line: usize,
+}
+
+/// Where an audited secret has been: still in HEAD or removed, and which refs (so which
+/// clones, when remote-tracking) hold the commit that introduced it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Whereabouts {
+    /// The secret is in the tree of HEAD (the default branch, as HEAD names it).
+    pub present_at_head: bool,
+    /// The paths in HEAD's tree that hold it.
+    pub head_paths: Vec<String>,
+    /// The first commit on HEAD's first-parent line after the introduction where this finding's
+    /// path no longer holds the secret; `None` when it is still there or never reached HEAD.
+    pub removed_in: Option<String>,
+    /// Local branches, tags and remote-tracking refs whose tips reach the introducing commit.
+    pub reachable_from: Vec<String>,
+    /// A remote-tracking ref reaches it: the secret has already been pushed.
+    pub published: bool,
+}
+
+impl Whereabouts {
+    /// The one-line summary of the text report (paths not yet escaped).
+    pub fn line(&self) -> String {
+        let mut s = if self.present_at_head {
+            format!("still in HEAD at {}", self.head_paths.join(", "))
+        } else if let Some(c) = &self.removed_in {
+            let short: String = c.chars().take(12).collect();
+            format!("removed in {short}")
+        } else {
+            "not in HEAD".to_string()
+        };
+        if self.reachable_from.is_empty() {
+            s.push_str("; reachable from no ref");
+        } else {
+            s.push_str("; reachable from ");
+            s.push_str(&self.reachable_from.join(", "));
+        }
+        if self.published {
+            s.push_str(" (published)");
+        }
+        s
+    }
 }
 
 /// Another location belonging to the same finding.
@@ -311,6 +365,8 @@ mod tests {
             key_type: None,
             decoded: None,
             block: None,
+            occurrences: Vec::new(),
+            whereabouts: None,
         }
     }
 

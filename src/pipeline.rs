@@ -328,6 +328,8 @@ fn scan_text_in(
             block: tf
                 .then(|| terraform::enclosing_block(text, h.at.start))
                 .flatten(),
+            occurrences: Vec::new(),
+            whereabouts: None,
         };
         placed.push(aws::Placed {
             span: h.at,

@@ -536,7 +536,7 @@ pub fn scan_history(
         b.finish_and_clear();
     }
     pending.extend(found?.into_iter().flatten());
-    finish(plan, repo, commits, extras, pending, stats)
+    finish(plan, repo, commits, extras, pending, stats, true)
 }
 
 /// Bytes of objects read but not yet scanned, at most (one larger object may still pass alone):
@@ -767,11 +767,12 @@ pub fn scan_all_objects(
         .truncated
         .fetch_add(again.truncated.load(Ordering::Relaxed), Ordering::Relaxed);
     pending.extend(found.into_iter().flatten());
-    finish(plan, repo, commits, extras, pending, stats)
+    finish(plan, repo, commits, extras, pending, stats, true)
 }
 
 /// Attributes pending findings to their commits and adds what tags hold: the end of every
-/// history and range scan.
+/// history and range scan. An audit reports each secret once per path, at the commit that
+/// introduced it there, with where it has been since; a range gate reports what each commit adds.
 fn finish(
     plan: &Plan,
     repo: &Repository,
@@ -779,15 +780,22 @@ fn finish(
     extras: &Extras,
     pending: Vec<Pending>,
     stats: Stats,
+    audit: bool,
 ) -> anyhow::Result<(Vec<Finding>, Stats)> {
+    let pending = if audit {
+        let mut grouped = crate::sources::whereabouts::group(pending, commits);
+        crate::sources::whereabouts::locate(repo, &plan.engine, commits, &mut grouped)?;
+        grouped
+    } else {
+        pending
+    };
     let mut findings = attach_commits(repo, commits, pending)?;
     findings.extend(scan_extras(plan, &stats, repo, extras)?);
     Ok((findings, stats))
 }
 
 /// The findings of one blob at every (commit, path) where it was introduced (`occ`, oldest
-/// first, paths by index into `paths`): one finding per path, attributed to the oldest commit
-/// there. Rules and allowlists can depend on the path, so the blob is scanned once per class of
+/// first, paths by index into `paths`): one finding per (commit, path), grouped by `finish`. Rules and allowlists can depend on the path, so the blob is scanned once per class of
 /// paths that rules treat alike (almost always one).
 fn place_blob(
     plan: &Plan,
@@ -809,14 +817,16 @@ fn place_blob(
     else {
         return Ok(Vec::new());
     };
-    // One finding per path the blob appeared at; the oldest commit there.
+    // Every commit that introduced the blob at each path: `finish` groups them per secret.
     let mut order: Vec<u32> = Vec::new();
-    let mut counts: HashMap<u32, (u32, usize)> = HashMap::new();
+    let mut at: HashMap<u32, Vec<u32>> = HashMap::new();
     for &(c, p) in &live {
-        counts.entry(p).and_modify(|e| e.1 += 1).or_insert_with(|| {
-            order.push(p);
-            (c, 1)
-        });
+        at.entry(p)
+            .or_insert_with(|| {
+                order.push(p);
+                Vec::new()
+            })
+            .push(c);
     }
     // Rules and allowlists can depend on the path: the blob is scanned once per class
     // of paths that rules treat alike (almost always one), so a path allowlist or a
@@ -846,12 +856,12 @@ fn place_blob(
             stats.truncated.fetch_add(1, Ordering::Relaxed);
         }
         for p in members {
-            let (commit, n) = counts[&p];
-            for f in &out.findings {
-                let mut f = f.clone();
-                f.file = Some(paths[p as usize].clone());
-                f.other_occurrences = n - 1;
-                res.push((f, commit));
+            for &commit in &at[&p] {
+                for f in &out.findings {
+                    let mut f = f.clone();
+                    f.file = Some(paths[p as usize].clone());
+                    res.push((f, commit));
+                }
             }
         }
     }
@@ -953,7 +963,7 @@ pub fn scan_range(
         b.finish_and_clear();
     }
     pending.extend(found?.into_iter().flatten());
-    finish(plan, repo, commits, extras, pending, stats)
+    finish(plan, repo, commits, extras, pending, stats, false)
 }
 
 /// The content behind a Git LFS pointer, when the object is here. Where it should be (the
@@ -1051,6 +1061,8 @@ fn config_change(path: &str, blob: Oid) -> Finding {
         key_type: None,
         decoded: None,
         block: None,
+        occurrences: Vec::new(),
+        whereabouts: None,
     }
 }
 

@@ -49,6 +49,12 @@ pub struct JsonFinding<'a> {
     /// Offline: "canary" or "impossible-account"; absent when neither.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_signal: Option<crate::verify::Signal>,
+    /// Audits only: every (commit, file, line) where the secret was introduced, this one first.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub occurrences: &'a [crate::finding::Occurrence],
+    /// Audits only: `present_at_head`, `head_paths`, `removed_in`, `reachable_from`, `published`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub whereabouts: Option<&'a crate::finding::Whereabouts>,
 }
 
 #[derive(Serialize)]
@@ -111,6 +117,8 @@ impl<'a> JsonFinding<'a> {
                 .collect(),
             verification: opts.verdicts.verification(f),
             key_signal: opts.verdicts.signal(f),
+            occurrences: &f.occurrences,
+            whereabouts: f.whereabouts.as_ref(),
         }
     }
 }

@@ -209,6 +209,9 @@ pub fn write(
             if let Some(sig) = opts.verdicts.signal(f) {
                 props.insert("key_signal".into(), json!(sig));
             }
+            if let Some(w) = &f.whereabouts {
+                props.insert("whereabouts".into(), json!(w));
+            }
             if let Some(c) = &f.commit {
                 props.insert("commit".into(), json!(c.id));
                 props.insert("author".into(), json!(c.author));

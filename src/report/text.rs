@@ -110,6 +110,14 @@ pub fn write(
                 f.other_occurrences
             )?;
         }
+        if let Some(w) = &f.whereabouts {
+            let code = if w.present_at_head || w.published {
+                "1"
+            } else {
+                "2"
+            };
+            writeln!(out, "    {}", p.wrap(code, &esc(&w.line())))?;
+        }
     }
     // AWS keys get advice for the gate they were caught at, with their key IDs filled in.
     let handled = super::remedy::write_aws(out, findings, opts, &|s| p.wrap("1", s))?;

@@ -9,3 +9,4 @@ pub mod loose;
 pub mod odb;
 pub mod packorder;
 pub mod staged;
+pub mod whereabouts;
