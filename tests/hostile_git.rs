@@ -54,12 +54,7 @@ fn a_corrupt_loose_object_fails_closed_naming_it() {
 fn a_lost_packfile_fails_closed_instead_of_reporting_clean() {
     let sb = Sandbox::new();
     let (r, _) = two_commits(&sb, "r", 2);
-    let out = r.git_output(&["repack", "-q", "-a", "-d"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    r.git(&["repack", "-q", "-a", "-d"]);
     for e in std::fs::read_dir(r.path.join(".git/objects/pack")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "pack") {

@@ -82,13 +82,6 @@ pub fn isolate(cmd: &mut Command, home: &Path) {
         .env("GIT_COMMITTER_NAME", "t")
         .env("GIT_COMMITTER_EMAIL", "t@e")
         .env("GIT_TERMINAL_PROMPT", "0")
-        // No background `git maintenance` after commits: a detached one racing a test's own
-        // `git repack` made it fail with "bad revision" on stray text.
-        .env("GIT_CONFIG_COUNT", "2")
-        .env("GIT_CONFIG_KEY_0", "maintenance.auto")
-        .env("GIT_CONFIG_VALUE_0", "false")
-        .env("GIT_CONFIG_KEY_1", "gc.auto")
-        .env("GIT_CONFIG_VALUE_1", "0")
         .env("NO_COLOR", "1");
 }
 
