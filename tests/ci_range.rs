@@ -1,7 +1,8 @@
 //! The GitHub Action's range logic (ci/github-range.py) against real repositories: an origin, a
 //! developer's clone that pushes, and the CI checkout (a clone with full history, as
 //! actions/checkout with fetch-depth 0 makes). Each recorded event payload (tests/events) gets the
-//! real commit ids and must yield exactly the commits that event brought.
+//! real commit ids and must yield exactly the commits that event brought. One test per event
+//! type, each on a fresh `World` (the shared fixture builder).
 
 mod common;
 
@@ -61,72 +62,127 @@ fn commits(repo: &Repo, revs: &str) -> Vec<String> {
     repo.git(&args).lines().map(str::to_string).collect()
 }
 
-#[test]
-fn each_event_yields_exactly_the_commits_it_brought() {
-    let sb = Sandbox::new();
-    sb.git(&["init", "-q", "--bare", "-b", "main", "origin.git"]);
-    let dev = clone(&sb, "dev");
-    dev.write("main.tf", &format!("# old {}\n", key(1)));
-    let c1 = dev.commit("c1");
-    dev.git(&["push", "-q", "origin", "main"]);
-    let ci = clone(&sb, "ci");
+/// The shared fixture: a bare origin, a developer's clone that pushed `c1`, then `c2` and `c3` on
+/// main, and the CI clone fetched up to `c3`.
+struct World {
+    sb: Sandbox,
+    dev: Repo,
+    ci: Repo,
+    c1: String,
+    c2: String,
+    c3: String,
+}
 
-    // push: before..after.
-    dev.write("a.tf", "a\n");
-    let c2 = dev.commit("c2");
-    dev.write("b.tf", &format!("access_key = \"{}\"\n", key(2)));
-    let c3 = dev.commit("c3");
-    dev.git(&["push", "-q", "origin", "main"]);
-    ci.git(&["fetch", "-q", "origin"]);
-    let (revs, output) = range(&ci, "push", "push.json", &[("BEFORE", &c1), ("AFTER", &c3)]);
+impl World {
+    fn new() -> World {
+        let sb = Sandbox::new();
+        sb.git(&["init", "-q", "--bare", "-b", "main", "origin.git"]);
+        let dev = clone(&sb, "dev");
+        dev.write("main.tf", &format!("# old {}\n", key(1)));
+        let c1 = dev.commit("c1");
+        dev.git(&["push", "-q", "origin", "main"]);
+        let ci = clone(&sb, "ci");
+        dev.write("a.tf", "a\n");
+        let c2 = dev.commit("c2");
+        dev.write("b.tf", &format!("access_key = \"{}\"\n", key(2)));
+        let c3 = dev.commit("c3");
+        dev.git(&["push", "-q", "origin", "main"]);
+        ci.git(&["fetch", "-q", "origin"]);
+        World {
+            sb,
+            dev,
+            ci,
+            c1,
+            c2,
+            c3,
+        }
+    }
+
+    /// Pushes branch `feature` (f1, f2) off `c3`; returns (f1, f2).
+    fn feature(&self) -> (String, String) {
+        self.dev.git(&["checkout", "-q", "-b", "feature"]);
+        self.dev.write("f.tf", "f1\n");
+        let f1 = self.dev.commit("f1");
+        self.dev.write("f.tf", "f2\n");
+        let f2 = self.dev.commit("f2");
+        self.dev.git(&["push", "-q", "origin", "feature"]);
+        self.dev.git(&["checkout", "-q", "main"]);
+        self.ci.git(&["fetch", "-q", "origin"]);
+        (f1, f2)
+    }
+
+    /// Rewrites main from `c2` with one new commit `name` and force-pushes it.
+    fn force_main(&self, name: &str) -> String {
+        self.dev.git(&["checkout", "-q", "main"]);
+        self.dev.git(&["reset", "-q", "--hard", &self.c2]);
+        self.dev.write("c.tf", &format!("{name}\n"));
+        let c = self.dev.commit(name);
+        self.dev.git(&["push", "-q", "--force", "origin", "main"]);
+        c
+    }
+}
+
+/// `keyfence history --added-only --format json REVS...` in `repo`.
+fn gate(repo: &Repo, revs: &str) -> common::Run {
+    let mut args = vec!["history", "--added-only", "--format", "json"];
+    args.extend(revs.split_whitespace());
+    repo.keyfence(&args)
+}
+
+/// push: before..after.
+#[test]
+fn push_checks_before_to_after() {
+    let w = World::new();
+    let (c1, c2, c3) = (&w.c1, &w.c2, &w.c3);
+    let (revs, output) = range(&w.ci, "push", "push.json", &[("BEFORE", c1), ("AFTER", c3)]);
     assert_eq!(revs, format!("{c1}..{c3}"));
     assert_eq!(output, format!("revs={c1}..{c3}\n"));
-    assert_eq!(commits(&ci, &revs), vec![c2.clone(), c3.clone()]);
+    assert_eq!(commits(&w.ci, &revs), vec![c2.clone(), c3.clone()]);
     // The gate over that range: the new key, not the old one.
-    let mut args = vec!["history", "--added-only", "--format", "json"];
-    args.extend(revs.split_whitespace());
-    let run = ci.keyfence(&args);
+    let run = gate(&w.ci, &revs);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.contains("b.tf") && !run.stdout.contains("main.tf"));
+}
 
-    // new branch: only what no other remote branch has.
-    dev.git(&["checkout", "-q", "-b", "feature"]);
-    dev.write("f.tf", "f1\n");
-    let f1 = dev.commit("f1");
-    dev.write("f.tf", "f2\n");
-    let f2 = dev.commit("f2");
-    dev.git(&["push", "-q", "origin", "feature"]);
-    ci.git(&["fetch", "-q", "origin"]);
-    let (revs, _) = range(&ci, "push", "push-new-branch.json", &[("AFTER", &f2)]);
+/// new branch: only what no other remote branch has.
+#[test]
+fn new_branch_checks_only_what_no_other_branch_has() {
+    let w = World::new();
+    let (f1, f2) = w.feature();
+    let (revs, _) = range(&w.ci, "push", "push-new-branch.json", &[("AFTER", &f2)]);
     assert_eq!(revs, format!("{f2} ^refs/remotes/origin/main"));
-    assert_eq!(commits(&ci, &revs), vec![f1.clone(), f2.clone()]);
-    let mut args = vec!["history", "--added-only", "--format", "json"];
-    args.extend(revs.split_whitespace());
-    let run = ci.keyfence(&args);
+    assert_eq!(commits(&w.ci, &revs), vec![f1, f2]);
+    let run = gate(&w.ci, &revs);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
 
-    // force push: main rewritten from c2; the CI clone still knows the old tip c3.
-    dev.git(&["checkout", "-q", "main"]);
-    dev.git(&["reset", "-q", "--hard", &c2]);
-    dev.write("c.tf", "c4\n");
-    let c4 = dev.commit("c4");
-    dev.git(&["push", "-q", "--force", "origin", "main"]);
-    ci.git(&["fetch", "-q", "origin"]);
+/// force push: main rewritten from c2; the CI clone still knows the old tip c3.
+#[test]
+fn force_push_with_the_old_tip_known_checks_old_to_new() {
+    let w = World::new();
+    w.feature();
+    let c4 = w.force_main("c4");
+    w.ci.git(&["fetch", "-q", "origin"]);
+    let c3 = &w.c3;
     let (revs, _) = range(
-        &ci,
+        &w.ci,
         "push",
         "push-forced.json",
-        &[("BEFORE", &c3), ("AFTER", &c4)],
+        &[("BEFORE", c3), ("AFTER", &c4)],
     );
     assert_eq!(revs, format!("{c3}..{c4}"));
-    assert_eq!(commits(&ci, &revs), vec![c4.clone()]);
-    // Forced again: a fresh checkout never saw the old tip c4 (nothing reaches it any more), so
-    // the range is taken as for a new branch.
-    dev.git(&["reset", "-q", "--hard", &c2]);
-    dev.write("c.tf", "c5\n");
-    let c5 = dev.commit("c5");
-    dev.git(&["push", "-q", "--force", "origin", "main"]);
-    let fresh = clone(&sb, "fresh");
+    assert_eq!(commits(&w.ci, &revs), vec![c4]);
+}
+
+/// Forced twice: a fresh checkout never saw the old tip c4 (nothing reaches it any more), so the
+/// range is taken as for a new branch.
+#[test]
+fn force_push_with_the_old_tip_unknown_is_taken_as_a_new_branch() {
+    let w = World::new();
+    w.feature();
+    let c4 = w.force_main("c4");
+    let c5 = w.force_main("c5");
+    let fresh = clone(&w.sb, "fresh");
     assert!(fresh
         .git_output(&["cat-file", "-e", &format!("{c4}^{{commit}}")])
         .status
@@ -139,45 +195,63 @@ fn each_event_yields_exactly_the_commits_it_brought() {
         &[("BEFORE", &c4), ("AFTER", &c5)],
     );
     assert_eq!(revs, format!("{c5} ^refs/remotes/origin/feature"));
-    assert_eq!(commits(&fresh, &revs), vec![c5.clone()]);
-    let c4 = c5;
+    assert_eq!(commits(&fresh, &revs), vec![c5]);
+}
 
-    // branch deleted: nothing to check.
-    let (revs, output) = range(&ci, "push", "push-deleted.json", &[("BEFORE", &f2)]);
+/// branch deleted: nothing to check.
+#[test]
+fn branch_deletion_checks_nothing() {
+    let w = World::new();
+    let (_, f2) = w.feature();
+    w.dev.git(&["push", "-q", "origin", "--delete", "feature"]);
+    w.ci.git(&["fetch", "-q", "--prune", "origin"]);
+    let (revs, output) = range(&w.ci, "push", "push-deleted.json", &[("BEFORE", &f2)]);
     assert_eq!(revs, "");
     assert_eq!(output, "revs=\n");
+}
 
-    // pull request from a branch of this repository: base.sha..head.sha.
-    ci.git(&["fetch", "-q", "origin"]);
+/// pull request from a branch of this repository: base.sha..head.sha.
+#[test]
+fn pull_request_checks_base_to_head() {
+    let w = World::new();
+    let (f1, f2) = w.feature();
+    let c4 = w.force_main("c4");
+    w.ci.git(&["fetch", "-q", "origin"]);
     let (revs, _) = range(
-        &ci,
+        &w.ci,
         "pull_request",
         "pull_request.json",
         &[("BASE", &c4), ("HEAD", &f2)],
     );
     assert_eq!(revs, format!("{c4}..{f2}"));
-    assert_eq!(
-        commits(&ci, &revs),
-        vec![c3.clone(), f1.clone(), f2.clone()]
-    );
+    assert_eq!(commits(&w.ci, &revs), vec![w.c3.clone(), f1, f2]);
+}
 
-    // pull request from a fork: its branch is not in this repository, only refs/pull/N/head is
-    // (GitHub keeps it there); the CI clone does not have the commit until it fetches that ref.
-    let fork = clone(&sb, "fork");
+/// pull request from a fork: its branch is not in this repository, only refs/pull/N/head is
+/// (GitHub keeps it there); the CI clone does not have the commit until it fetches that ref.
+#[test]
+fn pull_request_from_a_fork_fetches_the_pull_ref() {
+    let w = World::new();
+    w.feature();
+    let base = w.force_main("c4");
+    let fork = clone(&w.sb, "fork");
     fork.git(&["checkout", "-q", "-b", "patch-1"]);
     fork.write("p.tf", "p\n");
     let p1 = fork.commit("p1");
     fork.git(&["push", "-q", "origin", "patch-1:refs/pull/12/head"]);
-    let ci2 = clone(&sb, "ci2");
+    let ci2 = clone(&w.sb, "ci2");
+    assert!(ci2
+        .git_output(&["cat-file", "-e", &format!("{p1}^{{commit}}")])
+        .status
+        .code()
+        .is_some_and(|c| c != 0));
     let (revs, _) = range(
         &ci2,
         "pull_request",
         "pull_request-fork.json",
-        &[("BASE", &c4), ("HEAD", &p1)],
+        &[("BASE", &base), ("HEAD", &p1)],
     );
-    assert_eq!(revs, format!("{c4}..{p1}"));
-    assert_eq!(commits(&ci2, &revs), vec![p1.clone()]);
-    let mut args = vec!["history", "--added-only", "--format", "json"];
-    args.extend(revs.split_whitespace());
-    assert_eq!(ci2.keyfence(&args).code, 0);
+    assert_eq!(revs, format!("{base}..{p1}"));
+    assert_eq!(commits(&ci2, &revs), vec![p1]);
+    assert_eq!(gate(&ci2, &revs).code, 0);
 }

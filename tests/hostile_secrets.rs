@@ -81,6 +81,9 @@ fn check_all_formats(r: &Repo, planted: &Planted, args: &[&str], stdin: Option<&
         assert!(!run.stdout.is_empty(), "{a:?} printed no report");
         planted.assert_absent(&format!("{a:?} stdout"), &run.stdout);
         planted.assert_absent(&format!("{a:?} stderr"), &run.stderr);
+        if format == "sarif" {
+            common::sarif::validated_sarif(&format!("{a:?}"), &run.stdout);
+        }
 
         let out = r.home.join(format!("report.{format}"));
         let out_s = out.to_str().unwrap().to_string();
@@ -91,6 +94,9 @@ fn check_all_formats(r: &Repo, planted: &Planted, args: &[&str], stdin: Option<&
         let written = std::fs::read_to_string(&out).unwrap();
         assert!(!written.is_empty());
         planted.assert_absent(&format!("{a2:?} --output file"), &written);
+        if format == "sarif" {
+            common::sarif::validated_sarif(&format!("{a2:?} --output file"), &written);
+        }
         planted.assert_absent(&format!("{a2:?} stdout"), &run.stdout);
         planted.assert_absent(&format!("{a2:?} stderr"), &run.stderr);
         std::fs::remove_file(&out).unwrap();

@@ -130,6 +130,9 @@ fn windows_of(text: &str) -> HashSet<&[u8]> {
 fn run(repo: &Repo, args: &[&str]) -> Run {
     let run = repo.keyfence(args);
     assert!(!run.stderr.contains("panicked"), "panic: {}", run.stderr);
+    if args.windows(2).any(|w| w == ["--format", "sarif"]) {
+        common::sarif::validated_sarif(&format!("{args:?}\n{}", run.stderr), &run.stdout);
+    }
     run
 }
 

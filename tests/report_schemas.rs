@@ -5,66 +5,23 @@
 
 mod common;
 
-use std::path::Path;
-
+use common::sarif::{schema_validator as schema, validated_sarif, validated_with};
 use common::{Repo, Run, Sandbox};
 use keyfence::rules::placeholder::Generator;
 use serde_json::Value;
 
-fn schema(name: &str) -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/schemas")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::options()
-        .should_validate_formats(true)
-        // Draft 4 (SARIF's) has no `uri-reference` format, so the validator would skip the
-        // check SARIF means by it: RFC 3986 characters and well-formed percent escapes.
-        .with_format("uri-reference", is_uri_reference)
-        .build(&schema)
-        .unwrap_or_else(|e| panic!("{name} does not compile: {e}"))
-}
-
-/// An RFC 3986 URI reference, syntactically: allowed characters only, `%` always followed by two
-/// hex digits.
-fn is_uri_reference(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'%' {
-            if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-            {
-                return false;
-            }
-            i += 3;
-            continue;
-        }
-        if !(c.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&c)) {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// Parses `run`'s stdout and validates it; panics with every schema error.
 fn validated(label: &str, validator: &jsonschema::Validator, run: &Run) -> Value {
-    let doc: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{label}: not JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{label}: invalid report:\n{}\n{}",
-        errors.join("\n"),
-        run.stdout
-    );
-    doc
+    validated_with(
+        &format!("{label}\nstderr: {}", run.stderr),
+        validator,
+        &run.stdout,
+    )
+}
+
+/// The same for SARIF, plus the GitHub checks of `common::sarif`.
+fn sarif_doc(label: &str, run: &Run) -> Value {
+    validated_sarif(&format!("{label}\nstderr: {}", run.stderr), &run.stdout)
 }
 
 /// A repository with a Terraform key pair committed, and a key in a later commit's message.
@@ -95,7 +52,6 @@ fn results(doc: &Value) -> &Vec<Value> {
 
 #[test]
 fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
-    let v = schema("sarif-schema-2.1.0.json");
     let sb = Sandbox::new();
     let (repo, id, secret) = fixture(&sb);
     let sarif = ["--format", "sarif", "--no-progress"];
@@ -104,7 +60,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     // as a related location.
     let run = repo.keyfence(&[&["scan", "."][..], &sarif[..]].concat());
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let doc = validated("scan .", &v, &run);
+    let doc = sarif_doc("scan .", &run);
     let uris: Vec<&str> = results(&doc)
         .iter()
         .map(|r| {
@@ -165,7 +121,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     // An absolute scan path inside the current directory: still relative.
     let abs = repo.path.join("infra").canonicalize().unwrap();
     let run = repo.keyfence(&[&["scan", abs.to_str().unwrap()][..], &sarif[..]].concat());
-    let doc = validated("scan ABSOLUTE", &v, &run);
+    let doc = sarif_doc("scan ABSOLUTE", &run);
     for r in results(&doc) {
         let a = &r["locations"][0]["physicalLocation"]["artifactLocation"];
         assert_eq!(a["uri"], "infra/main.tf", "{a}");
@@ -179,7 +135,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
         &[&["scan", abs.to_str().unwrap()][..], &sarif[..]].concat(),
         None,
     );
-    let doc = validated("scan ABSOLUTE elsewhere", &v, &run);
+    let doc = sarif_doc("scan ABSOLUTE elsewhere", &run);
     let uri = results(&doc)[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         .as_str()
         .unwrap();
@@ -196,7 +152,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
         Some(&text),
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let doc = validated("scan -", &v, &run);
+    let doc = sarif_doc("scan -", &run);
     let a = &results(&doc)[0]["locations"][0]["physicalLocation"]["artifactLocation"];
     assert!(a.get("uri").is_none(), "{a}");
     assert_eq!(a["description"]["text"], "standard input");
@@ -204,7 +160,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     // history: file findings with commits, and a finding in a commit message.
     let run = repo.keyfence(&[&["history"][..], &sarif[..]].concat());
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let doc = validated("history", &v, &run);
+    let doc = sarif_doc("history", &run);
     let msg = results(&doc)
         .iter()
         .find(|r| r["properties"]["source"] == "commit-message")
@@ -223,7 +179,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     clean.write("a.txt", "nothing here\n");
     let run = clean.keyfence(&[&["scan", "."][..], &sarif[..]].concat());
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let doc = validated("clean", &v, &run);
+    let doc = sarif_doc("clean", &run);
     assert!(results(&doc).is_empty());
 }
 
@@ -302,7 +258,7 @@ fn junit_has_one_failing_case_per_finding_and_a_passing_case_when_clean() {
 /// The validator is not vacuous: the defects the old SARIF had are caught.
 #[test]
 fn the_schema_check_rejects_what_code_scanning_rejects() {
-    let v = schema("sarif-schema-2.1.0.json");
+    let v = common::sarif::sarif_validator();
     let doc = |uri: &str, level: &str| {
         serde_json::json!({
             "version": "2.1.0",

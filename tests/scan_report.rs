@@ -71,7 +71,7 @@ fn sarif_is_2_1_0_with_rules_results_and_regions() {
     let (dir, k) = one_finding_tree();
     let run = run_in(dir.path(), &["scan", ".", "--format", "sarif"]);
     assert_eq!(run.code, 1);
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let doc = sarif::validated_sarif("scan --format sarif", &run.stdout);
     assert_eq!(doc["version"], "2.1.0");
     let run0 = &doc["runs"][0];
     assert_eq!(run0["tool"]["driver"]["name"], "keyfence");

@@ -1,6 +1,9 @@
 //! End-to-end checks of the smart layers (Terraform, AWS pairing and account decoding, decoding of
 //! encoded secrets, checksums) through the real binary on real files. Every key is generated here.
 
+#[path = "common/sarif.rs"]
+mod sarif;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -179,7 +182,8 @@ provider "aws" {{
         .args(["scan", ".", "--quiet", "--format", "sarif"])
         .output()
         .unwrap();
-    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sarif =
+        sarif::validated_sarif("scan --format sarif", &String::from_utf8_lossy(&out.stdout));
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(
         result["relatedLocations"][0]["physicalLocation"]["region"]["startLine"],

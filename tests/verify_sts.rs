@@ -4,6 +4,9 @@
 //! moto is required: `.ci/run` installs it. Only a developer without it may skip these tests, by
 //! setting KEYFENCE_NO_MOTO=1; CI never does.
 
+#[path = "common/sarif.rs"]
+mod sarif;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::Path;
@@ -210,7 +213,7 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
         &m.url,
         &["scan", ".", "--verify", "--format", "sarif"],
     );
-    let doc: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let doc = sarif::validated_sarif("scan --verify --format sarif", &sarif.stdout);
     let results = doc["runs"][0]["results"].as_array().unwrap();
     let props = &results[0]["properties"]["verification"];
     assert_eq!(props["status"], "live", "{}", sarif.stdout);
@@ -437,8 +440,11 @@ fn without_verify_nothing_is_sent_and_with_it_each_credential_once() {
         )
     };
     for format in ["text", "json", "sarif"] {
-        let (code, _) = run(&["scan", ".", "--format", format]);
+        let (code, out) = run(&["scan", ".", "--format", format]);
         assert_eq!(code, Some(1));
+        if format == "sarif" {
+            sarif::validated_sarif("scan --format sarif", &out);
+        }
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(*count.lock().unwrap(), 0, "no connection without --verify");

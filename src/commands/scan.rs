@@ -78,6 +78,9 @@ pub fn collect(
     }
     let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
     let binary = AtomicU64::new(0);
+    // Paths of binary files (for --verbose) and of files a path allowlist left out.
+    let binary_paths: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let allowlisted: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
     // Blobs with more than `MAX_FINDINGS_PER_BLOB` findings, and how many were left out.
     let truncated: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
 
@@ -117,6 +120,7 @@ pub fn collect(
         no_ignore: args.no_ignore,
         max_file_size: plan.max_file_size,
         threads: plan.threads,
+        list_ignored: plan.verbose && !plan.quiet,
     };
     let progress = Progress::new(plan.progress, "files", None);
     let config_root = root(args);
@@ -135,6 +139,8 @@ pub fn collect(
                 joined.as_str()
             };
             if plan.engine.path_allowed(relative) {
+                let mut a = allowlisted.lock().expect("no panics while locked");
+                a.push((file.display.to_string(), file.bytes.len() as u64));
                 return;
             }
             let mut out = pipeline::scan_bytes_capped(
@@ -146,6 +152,10 @@ pub fn collect(
             );
             if out.binary {
                 binary.fetch_add(1, Ordering::Relaxed);
+                if plan.verbose {
+                    let mut b = binary_paths.lock().expect("no panics while locked");
+                    b.push(file.display.to_string());
+                }
             }
             progress.inc(file.bytes.len() as u64, out.findings.len() as u64);
             if out.truncated > 0 {
@@ -164,12 +174,18 @@ pub fn collect(
         });
         stats.files += part.files;
         stats.bytes += part.bytes;
-        stats.not_regular += part.not_regular;
+        stats.not_regular.extend(part.not_regular);
         stats.too_large.extend(part.too_large);
         stats.unreadable.extend(part.unreadable);
+        stats.ignored += part.ignored;
+        stats.ignored_paths.extend(part.ignored_paths);
     }
     stats.too_large.sort();
     stats.unreadable.sort();
+    stats.not_regular.sort();
+    stats.ignored_paths.sort();
+    let mut allowlisted = allowlisted.into_inner().expect("no panics while locked");
+    allowlisted.sort();
 
     progress.finish();
     let findings = findings.into_inner().expect("no panics while locked");
@@ -193,18 +209,37 @@ pub fn collect(
             ));
         }
         if plan.verbose {
+            for path in &stats.ignored_paths {
+                plan.note(&format!("skipped {path}: gitignored"));
+            }
+            for (path, _) in &allowlisted {
+                plan.note(&format!("skipped {path}: allowlisted by path"));
+            }
             for (path, size) in &stats.too_large {
                 plan.note(&format!(
                     "skipped {path}: {} is over --max-file-size",
                     human_bytes(*size)
                 ));
             }
+            for path in &stats.not_regular {
+                plan.note(&format!("skipped {path}: symlink or special file"));
+            }
+            let mut bin = binary_paths.into_inner().expect("no panics while locked");
+            bin.sort();
+            for path in &bin {
+                plan.note(&format!(
+                    "binary {path}: scanned for AWS and private keys only"
+                ));
+            }
         }
-        let files = stats.files + u64::from(stdin_bytes > 0);
+        // Allowlisted files were read (the walk cannot know) but not scanned.
+        let allowed_bytes: u64 = allowlisted.iter().map(|(_, n)| n).sum();
+        let files =
+            (stats.files + u64::from(stdin_bytes > 0)).saturating_sub(allowlisted.len() as u64);
         let mut line = format!(
             "scanned {} ({}) in {:.2}s: {}",
             plural(files, "file"),
-            human_bytes(stats.bytes + stdin_bytes),
+            human_bytes((stats.bytes + stdin_bytes).saturating_sub(allowed_bytes)),
             started.elapsed().as_secs_f64(),
             plural(reported as u64, "finding"),
         );
@@ -214,18 +249,30 @@ pub fn collect(
                 "; {bin} binary (scanned for AWS and private keys only)"
             ));
         }
+        // Every reason a file went unread, so "0 findings" never hides a skipped file.
         let mut skipped = Vec::new();
+        if stats.ignored > 0 {
+            skipped.push(format!("{} gitignored", stats.ignored));
+        }
+        if !allowlisted.is_empty() {
+            skipped.push(format!("{} allowlisted", allowlisted.len()));
+        }
         if !stats.too_large.is_empty() {
             skipped.push(format!("{} over --max-file-size", stats.too_large.len()));
         }
         if !stats.unreadable.is_empty() {
             skipped.push(format!("{} unreadable", stats.unreadable.len()));
         }
-        if stats.not_regular > 0 {
-            skipped.push(format!("{} symlinks or special files", stats.not_regular));
+        match stats.not_regular.len() {
+            0 => {}
+            1 => skipped.push("1 symlink or special file".to_string()),
+            n => skipped.push(format!("{n} symlinks or special files")),
         }
         if !skipped.is_empty() {
             line.push_str(&format!("; skipped {}", skipped.join(", ")));
+            if !plan.verbose {
+                line.push_str(" (-v lists them)");
+            }
         }
         plan.note(&line);
     }

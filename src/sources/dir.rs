@@ -1,6 +1,7 @@
 //! Files and directory trees: a parallel walk on `ignore` (honours .gitignore/.ignore, keeps
 //! hidden files such as `.env`, never enters `.git/`), plus single files and stdin.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,8 @@ pub struct DirOptions {
     pub no_ignore: bool,
     pub max_file_size: u64,
     pub threads: usize,
+    /// Name every entry the ignore rules pruned (for `--verbose`); the count is always kept.
+    pub list_ignored: bool,
 }
 
 /// A file's bytes and both of its names.
@@ -36,30 +39,66 @@ pub struct DirStats {
     /// Files or directories that could not be read, with the reason.
     pub unreadable: Vec<(String, String)>,
     /// Symlinks, FIFOs, sockets and devices met in the walk.
-    pub not_regular: u64,
+    pub not_regular: Vec<String>,
+    /// Entries (files or whole directories) that .gitignore, .ignore, .git/info/exclude or the
+    /// global excludes pruned: an ignored directory counts once, its contents are never read.
+    pub ignored: u64,
+    /// Their paths (a directory with a trailing `/`), only with `DirOptions::list_ignored`.
+    pub ignored_paths: Vec<String>,
 }
 
 #[derive(Default)]
 struct SharedStats {
     files: AtomicU64,
     bytes: AtomicU64,
-    not_regular: AtomicU64,
+    not_regular: Mutex<Vec<String>>,
     too_large: Mutex<Vec<(String, u64)>>,
     unreadable: Mutex<Vec<(String, String)>>,
+    /// Children of the walked directories, as listed by us (`.git` excluded)...
+    listed: AtomicU64,
+    /// ...and as handed over by the walker: the difference is what the ignore rules pruned.
+    yielded: AtomicU64,
+    /// With `list_ignored`: the listed children and the yielded entries, by path.
+    listed_paths: Mutex<Vec<(PathBuf, bool)>>,
+    yielded_paths: Mutex<HashSet<PathBuf>>,
 }
 
 impl SharedStats {
     fn into_stats(self) -> DirStats {
         let mut too_large = self.too_large.into_inner().unwrap_or_default();
         let mut unreadable = self.unreadable.into_inner().unwrap_or_default();
+        let mut not_regular = self.not_regular.into_inner().unwrap_or_default();
         too_large.sort();
         unreadable.sort();
+        not_regular.sort();
+        let yielded = self.yielded_paths.into_inner().unwrap_or_default();
+        let mut ignored_paths: Vec<String> = self
+            .listed_paths
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(p, _)| !yielded.contains(p))
+            .map(|(p, is_dir)| {
+                let mut s = display_path(&p);
+                if is_dir {
+                    s.push('/');
+                }
+                s
+            })
+            .collect();
+        ignored_paths.sort();
         DirStats {
             files: self.files.into_inner(),
             bytes: self.bytes.into_inner(),
             too_large,
             unreadable,
-            not_regular: self.not_regular.into_inner(),
+            not_regular,
+            // A file created or removed during the walk must not underflow the count.
+            ignored: self
+                .listed
+                .into_inner()
+                .saturating_sub(self.yielded.into_inner()),
+            ignored_paths,
         }
     }
 }
@@ -91,7 +130,7 @@ where
             }
             Ok(m) if m.is_dir() => walk_dir(root, opts, &stats, &visit),
             Ok(_) => {
-                stats.not_regular.fetch_add(1, Ordering::Relaxed);
+                push(&stats.not_regular, display_path(root));
                 push(
                     &stats.unreadable,
                     (display_path(root), "not a regular file or directory".into()),
@@ -128,6 +167,8 @@ where
             .git_exclude(false)
             .parents(false);
     }
+    // With the ignore rules off nothing is pruned, so there is nothing to count.
+    let count_ignored = !opts.no_ignore;
     builder.build_parallel().run(|| {
         let mut buf = Vec::with_capacity(64 * 1024);
         Box::new(move |entry| {
@@ -145,14 +186,17 @@ where
             let Some(ft) = entry.file_type() else {
                 return WalkState::Continue;
             };
+            if count_ignored {
+                note_entry(&entry, ft.is_dir(), opts.list_ignored, stats);
+            }
             if ft.is_dir() {
                 return WalkState::Continue;
             }
+            let path = entry.path();
             if !ft.is_file() {
-                stats.not_regular.fetch_add(1, Ordering::Relaxed);
+                push(&stats.not_regular, display_path(path));
                 return WalkState::Continue;
             }
-            let path = entry.path();
             let display = display_path(path);
             let relative = path
                 .strip_prefix(root)
@@ -162,6 +206,46 @@ where
             WalkState::Continue
         })
     });
+}
+
+/// Counts what the walker pruned without asking it (it drops ignored entries silently and has
+/// no hook for them): every entry it yields below the root is one child handed over, and every
+/// directory it yields is listed once more here (names only, no `stat`), which gives the
+/// children there were. The difference is what the ignore rules removed.
+fn note_entry(entry: &ignore::DirEntry, is_dir: bool, list: bool, stats: &SharedStats) {
+    if entry.depth() > 0 {
+        stats.yielded.fetch_add(1, Ordering::Relaxed);
+        if list {
+            if let Ok(mut set) = stats.yielded_paths.lock() {
+                set.insert(entry.path().to_path_buf());
+            }
+        }
+    }
+    if !is_dir {
+        return;
+    }
+    // Unreadable directories are reported by the walker itself.
+    let Ok(children) = std::fs::read_dir(entry.path()) else {
+        return;
+    };
+    let mut n = 0;
+    let mut names = Vec::new();
+    for child in children.flatten() {
+        if child.file_name() == ".git" {
+            continue;
+        }
+        n += 1;
+        if list {
+            let is_dir = child.file_type().is_ok_and(|t| t.is_dir());
+            names.push((child.path(), is_dir));
+        }
+    }
+    stats.listed.fetch_add(n, Ordering::Relaxed);
+    if list {
+        if let Ok(mut v) = stats.listed_paths.lock() {
+            v.extend(names);
+        }
+    }
 }
 
 fn read_one<F>(

@@ -337,3 +337,6 @@ pub fn sources(run: &Run) -> Vec<(Option<String>, u64, String, String)> {
     v.sort();
     v
 }
+
+/// SARIF schema validation and GitHub checks, shared with tests/support.
+pub mod sarif;

@@ -105,3 +105,7 @@ pub fn place(file: &str, text: &str, needle: &str, rule: &str) -> (String, u64, 
     let (l, c) = pos(text, needle);
     (file.to_string(), l, c, rule.to_string())
 }
+
+/// SARIF schema validation and GitHub checks (the same file as tests/common/sarif.rs).
+#[path = "../common/sarif.rs"]
+pub mod sarif;
