@@ -211,6 +211,11 @@ pub struct HistoryArgs {
     /// With --added-only: an empty selection is fine (by default it is an error, exit 2).
     #[arg(long)]
     pub allow_empty: bool,
+    /// Full audits: read every object once through `git cat-file` in pack order, then place
+    /// only blobs with findings, instead of walking commits (the same findings; faster where
+    /// reading objects costs more than scanning them).
+    #[arg(long)]
+    pub object_stream: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -171,10 +171,22 @@ fn no_secret(s: &Scenario, run: &common::Run) {
 #[test]
 fn full_audit_reports_each_secret_once_per_path_with_its_whereabouts() {
     let s = scenario();
+    let run =
+        s.r.keyfence(&["history", "--object-stream", "--format", "json"]);
+    run.expect(1);
+    no_secret(&s, &run);
+    check_audit(&s, &run.json());
+}
+
+#[test]
+fn the_default_commit_walk_finds_the_same_as_the_object_stream() {
+    let s = scenario();
     let run = s.r.keyfence(&["history", "--format", "json"]);
     run.expect(1);
     no_secret(&s, &run);
     check_audit(&s, &run.json());
+    s.r.keyfence(&["history", "main", "--object-stream"])
+        .expect(2);
 }
 
 #[test]

@@ -52,6 +52,7 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
             tags: false,
             added_only: false,
             allow_empty: false,
+            object_stream: false,
             common,
         };
         let (opener, repo) = Opener::new(history.repo.as_deref())?;

@@ -188,10 +188,18 @@ pub fn collect(
                 ids.join(", ")
             ));
         }
-        // Everything the repository holds: read every object once (git must be on PATH);
-        // a selection of revisions walks just its own commits.
+        // On request, everything the repository holds is read object by object (git must be
+        // on PATH). Not the default: with the full rule set, scanning every blob at any path on
+        // the cores git leaves free measured slower than the commit walk (terraform: 26.2 s
+        // against 21.9 s).
         let everything = args.revs.is_empty() && !args.tags && since.is_none();
-        if everything && git_runs() {
+        if args.object_stream && !everything {
+            bail!("--object-stream reads the whole repository: it does not combine with revisions, --tags or --since");
+        }
+        if args.object_stream && !git_runs() {
+            bail!("--object-stream needs the git command on PATH");
+        }
+        if args.object_stream {
             scan_all_objects(plan, opener, repo, &commits, &extras, &shallow)
         } else {
             scan_history(plan, opener, repo, &commits, &extras, &shallow)
