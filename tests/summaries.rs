@@ -62,7 +62,7 @@ fn verbose_history_counts_blobs_with_findings_in_plain_english() {
     r.write("a.tf", &one_key_line(3));
     r.write("b.tf", &one_key_line(4));
     r.commit("two");
-    let run = r.keyfence(&["history", "-v"]);
+    let run = r.keyfence(&["history", "-v", "--object-stream"]);
     run.expect(1);
     assert!(
         run.stderr
