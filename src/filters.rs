@@ -7,17 +7,7 @@ use crate::rules::Allowlist;
 /// The marker that silences findings on its own line.
 pub const INLINE_ALLOW: &[u8] = b"keyfence:allow";
 
-/// Whether inline `keyfence:allow` markers are honoured. They come from the content being
-/// checked, so a server (or a CI range) honours them only when its operator says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InlineAllow {
-    /// Markers allow findings on their own physical line (the default on a developer's machine).
-    #[default]
-    On,
-    /// Markers are ignored (the default for `hook pre-receive` and `history --added-only`).
-    Off,
-}
+pub use crate::rules::InlineAllow;
 
 /// True when `line` (the physical line of a finding of `rule_id` with this `secret`) carries a
 /// marker that allows it: a bare `keyfence:allow`, or one naming the rule id or a prefix (12+ hex

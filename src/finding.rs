@@ -149,22 +149,7 @@ pub fn fingerprint(rule_id: &str, secret: &[u8]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Shows enough of a secret to recognise it and too little to use it: `AKIA…WXYZ`.
-pub fn redact(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    match chars.len() {
-        n if n >= 16 => {
-            let head: String = chars[..4].iter().collect();
-            let tail: String = chars[n - 4..].iter().collect();
-            format!("{head}…{tail}")
-        }
-        n if n >= 8 => {
-            let head: String = chars[..2].iter().collect();
-            format!("{head}…")
-        }
-        _ => "…".to_string(),
-    }
-}
+pub use crate::redact::redact;
 
 /// `text` with every byte range of `spans` replaced by its [`redact`]ed form (overlapping ranges
 /// merged first), then cut to at most `cap` bytes on a char boundary. Redacting before cutting is

@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::cli::{RulesArgs, RulesCommand};
 use crate::config;
 use crate::engine::Engine;
-use crate::rules::check::{check_examples, ExampleKind};
+use crate::selftest::{check_examples, ExampleKind};
 use crate::ExitStatus;
 
 pub fn run(cmd: &RulesCommand) -> anyhow::Result<ExitStatus> {

@@ -4,6 +4,10 @@
 
 use std::ops::Range;
 
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+
 /// Shortest base64 run worth decoding (18 decoded bytes).
 pub const MIN_BASE64_RUN: usize = 24;
 /// Longest base64 run decoded; longer runs are images, archives or certificates.
@@ -11,7 +15,8 @@ pub const MAX_BASE64_RUN: usize = 16 * 1024;
 
 const INVALID: u8 = 0xFF;
 
-/// Maps a byte to its 6-bit value in either alphabet (`+/` and `-_` both accepted).
+/// Maps a byte to its 6-bit value in either alphabet (`+/` and `-_` both accepted). Only for
+/// finding runs ([`is_base64_byte`], on every byte of a blob); decoding is the `base64` crate's.
 const fn b64_table() -> [u8; 256] {
     let mut t = [INVALID; 256];
     let mut i = 0;
@@ -40,44 +45,24 @@ pub fn is_base64_byte(b: u8) -> bool {
     B64[b as usize] != INVALID
 }
 
+/// Decoding as found in the wild: padding optional (its length is checked by [`decode_base64`],
+/// the crate's lenient mode takes a short one), and stray low bits in the last character
+/// tolerated (encoders that build the string by hand leave them).
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
 /// Decodes base64 in either alphabet, with or without `=` padding. `None` when the input holds a
 /// foreign byte, mixes the two alphabets, or has an impossible length.
 pub fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
-    let body = match input.iter().position(|&b| b == b'=') {
-        Some(p) => {
-            let pad = &input[p..];
-            if pad.len() > 2 || pad.iter().any(|&b| b != b'=') || !input.len().is_multiple_of(4) {
-                return None;
-            }
-            &input[..p]
-        }
-        None => input,
-    };
-    if body.len() % 4 == 1 {
+    if input.last() == Some(&b'=') && !input.len().is_multiple_of(4) {
         return None;
     }
-    let std = body.iter().any(|&b| b == b'+' || b == b'/');
-    let url = body.iter().any(|&b| b == b'-' || b == b'_');
-    if std && url {
-        return None;
-    }
-    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &b in body {
-        let v = B64[b as usize];
-        if v == INVALID {
-            return None;
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    let url = input.iter().any(|&b| b == b'-' || b == b'_');
+    let engine = if url { &URL_SAFE } else { &STANDARD };
+    engine.decode(input).ok()
 }
 
 /// Maximal runs of base64 bytes (plus trailing `=` padding) at least [`MIN_BASE64_RUN`] long and
@@ -207,33 +192,12 @@ fn hex_val(b: u8) -> Option<u8> {
 
 /// Encodes bytes as standard padded base64 (for generators and tests).
 pub fn encode_base64(input: &[u8]) -> String {
-    encode_with(input, crate::rules::placeholder::BASE64, true)
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 /// Encodes bytes as unpadded URL-safe base64 (JWT segments).
 pub fn encode_base64url(input: &[u8]) -> String {
-    encode_with(input, crate::rules::placeholder::BASE64URL, false)
-}
-
-fn encode_with(input: &[u8], alphabet: &[u8], pad: bool) -> String {
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for k in 0..4 {
-            if k < chars {
-                out.push(alphabet[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else if pad {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(input)
 }
 
 #[cfg(test)]
@@ -289,6 +253,81 @@ mod tests {
     }
 
     use super::*;
+
+    /// The hand-written decoder keyfence had before the `base64` crate: the definition the
+    /// crate-backed one must agree with, byte for byte, on valid and invalid input alike.
+    fn reference_decode(input: &[u8]) -> Option<Vec<u8>> {
+        let body = match input.iter().position(|&b| b == b'=') {
+            Some(p) => {
+                let pad = &input[p..];
+                if pad.len() > 2 || pad.iter().any(|&b| b != b'=') || !input.len().is_multiple_of(4)
+                {
+                    return None;
+                }
+                &input[..p]
+            }
+            None => input,
+        };
+        if body.len() % 4 == 1 {
+            return None;
+        }
+        let std = body.iter().any(|&b| b == b'+' || b == b'/');
+        let url = body.iter().any(|&b| b == b'-' || b == b'_');
+        if std && url {
+            return None;
+        }
+        let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0u32);
+        for &b in body {
+            let v = B64[b as usize];
+            if v == INVALID {
+                return None;
+            }
+            acc = (acc << 6) | u32::from(v);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn crate_decoder_agrees_with_the_reference_on_valid_and_broken_input() {
+        let mut g = crate::rules::placeholder::Generator::new(5);
+        // Both alphabets, padding, a foreign byte: every way an input can be odd.
+        let alphabet = b"aZ09+/-_=====.";
+        let mut valid = 0;
+        for round in 0..20_000 {
+            let len = (g.next_u64() % 14) as usize;
+            let text: Vec<u8> = if round % 2 == 0 {
+                (0..len)
+                    .map(|_| alphabet[(g.next_u64() % alphabet.len() as u64) as usize])
+                    .collect()
+            } else {
+                // Well-formed encodings with their padding trimmed or extended.
+                let data = g.bytes(len);
+                let mut s = encode_base64(&data).into_bytes();
+                match g.next_u64() % 4 {
+                    0 => s.retain(|&b| b != b'='),
+                    1 => s.push(b'='),
+                    2 => s.truncate(s.len().saturating_sub(1)),
+                    _ => {}
+                }
+                s
+            };
+            let want = reference_decode(&text);
+            valid += usize::from(want.is_some());
+            assert_eq!(
+                decode_base64(&text),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+        assert!(valid > 5_000, "only {valid} valid inputs exercised");
+    }
 
     #[test]
     fn base64_round_trips_in_both_alphabets() {

@@ -3,6 +3,10 @@
 //! Rule packs and fixtures hold `{{aws_key_id}}`-style placeholders instead of keys, so that this
 //! repository never contains anything a scanner (ours or a code host's push protection) would
 //! flag; the values are generated when examples are checked.
+//!
+//! For examples, `explain` and tests only: nothing on the scan path may use it.
+
+use base64::Engine as _;
 
 /// Alphabets of common token formats.
 pub const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -15,6 +19,16 @@ pub const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 pub const DIGITS: &[u8] = b"0123456789";
 pub const UPPERNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub const LOWERNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Standard padded base64, as tokens embed it.
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Unpadded URL-safe base64 (JWT segments, macaroons).
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
 
 /// A small deterministic PRNG (SplitMix64): same seed, same keys, on every machine.
 #[derive(Debug, Clone)]
@@ -100,7 +114,6 @@ impl Generator {
 
     /// A JWT whose payload also holds `extra` claims (JSON members, e.g. `"exp":1500000000`).
     pub fn jwt_with(&mut self, alg: &str, extra: &str) -> String {
-        use crate::engine::decode::encode_base64url as b64u;
         let header = format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#);
         let sep = if extra.is_empty() { "" } else { "," };
         let payload = format!(
@@ -111,8 +124,8 @@ impl Generator {
         );
         format!(
             "{}.{}.{}",
-            b64u(header.as_bytes()),
-            b64u(payload.as_bytes()),
+            b64url(header.as_bytes()),
+            b64url(payload.as_bytes()),
             self.string(BASE64URL, 43)
         )
     }
@@ -129,7 +142,7 @@ impl Generator {
         m.push(0x00);
         m.extend([0x06, 0x20]);
         m.extend(self.bytes(32));
-        let b64 = crate::engine::decode::encode_base64url(&m);
+        let b64 = b64url(&m);
         format!("pypi-{}", b64.trim_end_matches('='))
     }
 
@@ -206,7 +219,7 @@ impl Generator {
             ),
             _ => return None,
         };
-        let b64 = crate::engine::decode::encode_base64(&blob);
+        let b64 = b64(&blob);
         let lines: Vec<&str> = b64
             .as_bytes()
             .chunks(64)
@@ -277,7 +290,7 @@ impl Generator {
             // An HTTP Basic credential: base64 of `user:password`.
             "basic_auth" => {
                 let creds = format!("{}:{}", self.string(LOWER, 8), self.string(ALNUM, 20));
-                crate::engine::decode::encode_base64(creds.as_bytes())
+                b64(creds.as_bytes())
             }
             "hexup" => self.string(HEX, len(32)).to_uppercase(),
             "hex" => self.string(HEX, len(40)),

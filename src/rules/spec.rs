@@ -21,7 +21,7 @@ pub struct FileSpec {
     pub allowlist: Option<Spanned<AllowlistSpec>>,
     /// Config only: whether inline `keyfence:allow` markers count (`"on"` | `"off"`). A gate
     /// reads it from its trusted config only; `--inline-allow` overrides it.
-    pub inline_allow: Option<crate::filters::InlineAllow>,
+    pub inline_allow: Option<InlineAllow>,
 }
 
 /// A rule as written. Every field but `id` is optional so that a config can override one field of
@@ -138,4 +138,16 @@ impl RuleSpec {
             enabled
         );
     }
+}
+
+/// Whether inline `keyfence:allow` markers are honoured. They come from the content being
+/// checked, so a server (or a CI range) honours them only when its operator says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InlineAllow {
+    /// Markers allow findings on their own physical line (the default on a developer's machine).
+    #[default]
+    On,
+    /// Markers are ignored (the default for `hook pre-receive` and `history --added-only`).
+    Off,
 }

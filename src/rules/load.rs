@@ -1,0 +1,483 @@
+//! Loading rules: the shipped packs, extra packs and the user's config, merged by rule id before
+//! anything is compiled. A config may come from the repository being scanned, so what it may hold
+//! is bounded ([`limits`]) and its error messages never echo a value that may be a secret.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::allowlist::Allowlist;
+use super::compile::compile_rule;
+use super::pattern::{limits, RegexBudget};
+use super::rule::{Origin, RuleSet};
+use super::spec::{AllowlistSpec, FileSpec, RuleSpec};
+use crate::error::ConfigError;
+
+/// Running totals of what user files added, against [`limits`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    rules: usize,
+    regexes: usize,
+    globs: usize,
+    stopwords: usize,
+    keywords: usize,
+    commits: usize,
+}
+
+impl Counts {
+    fn add_allowlist(&mut self, a: &AllowlistSpec) {
+        self.regexes += a.regexes.len();
+        self.globs += a.paths.len();
+        self.stopwords += a.stopwords.len();
+        self.commits += a.commits.len();
+    }
+
+    fn add_rule(&mut self, r: &RuleSpec) {
+        self.rules += 1;
+        self.regexes += usize::from(r.regex.is_some());
+        self.globs += r.paths.as_ref().map_or(0, Vec::len);
+        self.keywords += r.keywords.as_ref().map_or(0, Vec::len);
+        if let Some(a) = &r.allowlist {
+            self.add_allowlist(a);
+        }
+    }
+
+    /// The first limit exceeded, as (what, count, limit).
+    fn exceeded(&self) -> Option<(&'static str, usize, usize)> {
+        [
+            ("rules", self.rules, limits::RULES),
+            (
+                "regexes (rule patterns and allowlist `regexes`)",
+                self.regexes,
+                limits::REGEXES,
+            ),
+            (
+                "path globs (rule and allowlist `paths`)",
+                self.globs,
+                limits::GLOBS,
+            ),
+            ("allowlist `stopwords`", self.stopwords, limits::STOPWORDS),
+            ("rule `keywords`", self.keywords, limits::KEYWORDS),
+            ("allowlist `commits`", self.commits, limits::COMMITS),
+        ]
+        .into_iter()
+        .find(|(_, n, max)| n > max)
+    }
+}
+
+/// The packs compiled into the binary, as (file name, TOML text).
+/// Order matters: when two rules catch overlapping bytes, the earlier rule wins, so specific packs
+/// come before the generic one.
+pub const DEFAULT_PACKS: &[(&str, &str)] = &[
+    ("rules/aws.toml", include_str!("../../rules/aws.toml")),
+    ("rules/vcs.toml", include_str!("../../rules/vcs.toml")),
+    ("rules/cloud.toml", include_str!("../../rules/cloud.toml")),
+    ("rules/saas.toml", include_str!("../../rules/saas.toml")),
+    ("rules/keys.toml", include_str!("../../rules/keys.toml")),
+    (
+        "rules/hashicorp.toml",
+        include_str!("../../rules/hashicorp.toml"),
+    ),
+    ("rules/cicd.toml", include_str!("../../rules/cicd.toml")),
+    (
+        "rules/providers.toml",
+        include_str!("../../rules/providers.toml"),
+    ),
+    (
+        "rules/observability.toml",
+        include_str!("../../rules/observability.toml"),
+    ),
+    ("rules/apis.toml", include_str!("../../rules/apis.toml")),
+    (
+        "rules/generic.toml",
+        include_str!("../../rules/generic.toml"),
+    ),
+];
+
+/// A TOML text and the name to report in errors.
+pub struct PackText<'a> {
+    pub file: PathBuf,
+    pub text: &'a str,
+}
+
+/// Rules and allowlists gathered from several files before compiling.
+#[derive(Default)]
+pub struct RuleSetBuilder {
+    /// Each rule with where it (or its last override) was defined and where its regex was.
+    specs: Vec<(RuleSpec, Origin, Option<Origin>)>,
+    index: HashMap<String, usize>,
+    allowlists: Vec<(AllowlistSpec, Origin)>,
+    disabled: Vec<(String, Origin)>,
+    /// Ids of catch-all rules (the generic pack): they rank after every specific rule, including
+    /// rules a config adds, because where two rules catch the same bytes the first one wins.
+    fallback: std::collections::HashSet<String>,
+    /// Ids whose regex and allowlist are still the shipped ones (compiled lazily, see
+    /// [`LazyRegex`]).
+    shipped: std::collections::HashSet<String>,
+    /// True while the shipped packs load: they are neither counted nor budgeted.
+    loading_shipped: bool,
+    /// What user files have added so far.
+    counts: Counts,
+    /// The last `inline_allow` a config set.
+    inline_allow: Option<super::spec::InlineAllow>,
+}
+
+/// The shipped pack whose rules are catch-alls.
+const FALLBACK_PACK: &str = "rules/generic.toml";
+
+impl RuleSetBuilder {
+    /// Starts from the shipped packs.
+    pub fn with_defaults() -> Result<Self, ConfigError> {
+        let mut b = RuleSetBuilder {
+            loading_shipped: true,
+            ..RuleSetBuilder::default()
+        };
+        for (file, text) in DEFAULT_PACKS {
+            let before = b.specs.len();
+            b.add_pack(&PackText {
+                file: PathBuf::from(file),
+                text,
+            })?;
+            if *file == FALLBACK_PACK {
+                let ids: Vec<String> = b.specs[before..]
+                    .iter()
+                    .map(|(s, _, _)| s.id.clone())
+                    .collect();
+                b.fallback.extend(ids);
+            }
+        }
+        b.shipped = b.specs.iter().map(|(s, _, _)| s.id.clone()).collect();
+        b.loading_shipped = false;
+        Ok(b)
+    }
+
+    /// Adds a rule pack: new ids are added, an id that exists in an earlier file overrides it, an
+    /// id repeated within the same file is an error.
+    pub fn add_pack(&mut self, pack: &PackText<'_>) -> Result<FileSpec, ConfigError> {
+        let mut spec = parse_file(pack)?;
+        if !self.loading_shipped {
+            self.count(pack, &spec)?;
+        }
+        let mut seen_here: HashMap<String, usize> = HashMap::new();
+        for rule in std::mem::take(&mut spec.rules) {
+            let line = line_of(pack.text, rule.span().start);
+            let rule = rule.into_inner();
+            if !is_kebab_id(&rule.id) {
+                // Not echoed: whatever is there is not an id, and may be anything.
+                return Err(ConfigError::At {
+                    file: pack.file.clone(),
+                    line,
+                    message: format!(
+                        "rule `id` must be kebab-case ([a-z0-9-]+, at most {MAX_ID_LEN} \
+                         characters); the value given ({} characters) is not shown",
+                        rule.id.chars().count()
+                    ),
+                });
+            }
+            if let Some(first) = seen_here.insert(rule.id.clone(), line) {
+                return Err(rule_err(
+                    pack,
+                    line,
+                    &rule.id,
+                    &format!("duplicate rule id (first defined on line {first})"),
+                ));
+            }
+            let origin = Origin {
+                file: pack.file.clone(),
+                line,
+            };
+            let regex_at = rule.regex.as_ref().map(|r| Origin {
+                file: pack.file.clone(),
+                line: line_of(pack.text, r.span().start),
+            });
+            if rule.regex.is_some() || rule.allowlist.is_some() || rule.replace_allowlist.is_some()
+            {
+                self.shipped.remove(&rule.id);
+            }
+            match self.index.get(&rule.id) {
+                Some(&i) => {
+                    let entry = &mut self.specs[i];
+                    entry.0.merge(rule);
+                    entry.1 = origin;
+                    if regex_at.is_some() {
+                        entry.2 = regex_at;
+                    }
+                }
+                None => {
+                    self.index.insert(rule.id.clone(), self.specs.len());
+                    self.specs.push((rule, origin, regex_at));
+                }
+            }
+        }
+        if spec.inline_allow.is_some() {
+            self.inline_allow = spec.inline_allow;
+        }
+        if let Some(al) = spec.allowlist.take() {
+            let origin = Origin {
+                file: pack.file.clone(),
+                line: line_of(pack.text, al.span().start),
+            };
+            self.allowlists.push((al.into_inner(), origin));
+        }
+        for d in &spec.disabled_rules {
+            let origin = Origin {
+                file: pack.file.clone(),
+                line: line_of(pack.text, d.span().start),
+            };
+            self.disabled.push((d.get_ref().clone(), origin));
+        }
+        Ok(spec)
+    }
+
+    /// Adds a user file's entries to the running totals; the first limit exceeded is an error
+    /// naming the file, before anything of it is compiled.
+    fn count(&mut self, pack: &PackText<'_>, spec: &FileSpec) -> Result<(), ConfigError> {
+        for r in &spec.rules {
+            self.counts.add_rule(r.get_ref());
+        }
+        if let Some(a) = &spec.allowlist {
+            self.counts.add_allowlist(a.get_ref());
+        }
+        match self.counts.exceeded() {
+            Some((what, n, max)) => Err(ConfigError::Other {
+                file: pack.file.clone(),
+                message: format!(
+                    "too many {what}: {n} with the files loaded before it, over the limit of \
+                     {max}; a config must stay small, it may come from a scanned repository"
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Compiles every enabled rule. A disabled id that names no rule is an error: a typo there
+    /// would otherwise silently keep a rule on (or hide that it was meant to be off).
+    pub fn build(self) -> Result<RuleSet, ConfigError> {
+        for (id, origin) in &self.disabled {
+            if !self.index.contains_key(id) {
+                return Err(if is_kebab_id(id) {
+                    ConfigError::Rule {
+                        file: origin.file.clone(),
+                        line: origin.line,
+                        rule: id.clone(),
+                        message: "`disabled_rules` names a rule that does not exist".into(),
+                    }
+                } else {
+                    ConfigError::At {
+                        file: origin.file.clone(),
+                        line: origin.line,
+                        message: "`disabled_rules` holds a value that is not a rule id \
+                                  (kebab-case, [a-z0-9-]+); the value is not shown"
+                            .into(),
+                    }
+                });
+            }
+        }
+        let mut budget = RegexBudget::new();
+        let mut specs = self.specs;
+        specs.sort_by_key(|(spec, _, _)| self.fallback.contains(&spec.id));
+        let mut rules = Vec::with_capacity(specs.len());
+        for (spec, origin, regex_at) in specs {
+            if self.disabled.iter().any(|(d, _)| *d == spec.id) || spec.enabled == Some(false) {
+                continue;
+            }
+            let shipped = self.shipped.contains(&spec.id);
+            rules.push(compile_rule(spec, origin, regex_at, shipped, &mut budget)?);
+        }
+        let refs: Vec<&AllowlistSpec> = self.allowlists.iter().map(|(a, _)| a).collect();
+        let allowlist = Allowlist::compile(&refs, Some(&mut budget)).map_err(|(i, message)| {
+            let origin = &self.allowlists[i.min(self.allowlists.len() - 1)].1;
+            ConfigError::At {
+                file: origin.file.clone(),
+                line: origin.line,
+                message,
+            }
+        })?;
+        Ok(RuleSet {
+            rules,
+            allowlist,
+            inline_allow: self.inline_allow,
+        })
+    }
+}
+
+impl RuleSet {
+    /// The shipped packs alone.
+    pub fn defaults() -> Result<RuleSet, ConfigError> {
+        RuleSetBuilder::with_defaults()?.build()
+    }
+}
+
+fn parse_file(pack: &PackText<'_>) -> Result<FileSpec, ConfigError> {
+    toml::from_str::<FileSpec>(pack.text).map_err(|e| toml_error(&pack.file, pack.text, &e))
+}
+
+/// A TOML error at its line. serde quotes offending values (`invalid type: string "…"`); a long
+/// one may be a secret pasted into the wrong field, so it is shown redacted.
+pub fn toml_error(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    ConfigError::Toml {
+        file: file.to_path_buf(),
+        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+        message: redact_quoted(e.message()),
+    }
+}
+
+/// Every name the config format defines (fields and enum values). serde lists them in an
+/// unknown-field or unknown-variant error; they are not secrets, so they are shown in full.
+const FORMAT_NAMES: &[&str] = &[
+    // FileSpec
+    "extend_default",
+    "disabled_rules",
+    "packs",
+    "rules",
+    "allowlist",
+    "inline_allow",
+    "on",
+    "off",
+    // RuleSpec
+    "id",
+    "description",
+    "regex",
+    "keywords",
+    "entropy",
+    "paths",
+    "severity",
+    "remediation",
+    "examples",
+    "negative_examples",
+    "references",
+    "example_path",
+    "replace_allowlist",
+    "validate",
+    "enabled",
+    // AllowlistSpec
+    "regexes",
+    "regex_target",
+    "stopwords",
+    "commits",
+    // enum values
+    "secret",
+    "match",
+    "line",
+    "low",
+    "medium",
+    "high",
+    "critical",
+];
+
+/// A misspelt field name (`extend_defaults`) rather than a value: up to 24 lowercase letters and
+/// underscores, with at least one underscore — no credential format looks like that.
+fn field_like(s: &str) -> bool {
+    s.len() <= 24 && s.contains('_') && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
+/// Replaces each `"…"` or `` `…` `` value of 12 characters or more by its redacted form, except
+/// the config format's own names ([`FORMAT_NAMES`]).
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = rest[open..].chars().next().unwrap_or('"');
+        let body_start = open + 1;
+        let Some(len) = rest[body_start..].find(quote) else {
+            break;
+        };
+        let body = &rest[body_start..body_start + len];
+        out.push_str(&rest[..body_start]);
+        if body.chars().count() >= 12 && !FORMAT_NAMES.contains(&body) && !field_like(body) {
+            out.push_str(&crate::redact::redact(body));
+        } else {
+            out.push_str(body);
+        }
+        out.push(quote);
+        rest = &rest[body_start + len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Longest rule pack or config file read; a config is small, and one taken from a scanned
+/// repository must not make keyfence read a device or a huge file into memory.
+pub const MAX_CONFIG_SIZE: u64 = 8 << 20;
+
+/// Reads a config or pack file: a regular file (not a FIFO, which would block, nor a device) of at
+/// most [`MAX_CONFIG_SIZE`] bytes, in UTF-8.
+pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let read_err = |source| ConfigError::Read {
+        file: path.to_path_buf(),
+        source,
+    };
+    let other = |message: String| ConfigError::Other {
+        file: path.to_path_buf(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(other("not a regular file".into()));
+    }
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_CONFIG_SIZE {
+        return Err(other(format!(
+            "larger than {} MiB; not a rule pack or config",
+            MAX_CONFIG_SIZE >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| other(format!("not UTF-8: {e}")))
+}
+
+fn rule_err(pack: &PackText<'_>, line: usize, id: &str, message: &str) -> ConfigError {
+    ConfigError::Rule {
+        file: pack.file.clone(),
+        line,
+        rule: id.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Longest rule id accepted; ids are shown in messages and reports.
+const MAX_ID_LEN: usize = 64;
+
+fn is_kebab_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..offset]).count() + 1
+}
+
+/// Reads and parses a TOML file into the builder, for config files and extra packs.
+pub fn add_pack_file(builder: &mut RuleSetBuilder, path: &Path) -> Result<FileSpec, ConfigError> {
+    let text = read_config_text(path)?;
+    builder.add_pack(&PackText {
+        file: path.to_path_buf(),
+        text: &text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_values_in_toml_messages_are_redacted() {
+        assert_eq!(
+            redact_quoted("invalid type: string \"ABCDEFGHIJKLMNOPQRST\", expected a boolean"),
+            "invalid type: string \"ABCD…QRST\", expected a boolean"
+        );
+        assert_eq!(
+            redact_quoted("unknown field `colour`, expected one of `id`"),
+            "unknown field `colour`, expected one of `id`"
+        );
+        assert_eq!(redact_quoted("odd \" quote"), "odd \" quote");
+    }
+}

@@ -1,0 +1,225 @@
+//! Regex and glob building blocks: size caps, the total budget of a user's regexes, lazily
+//! compiled shipped patterns, and error messages that never echo a pattern.
+
+use globset::Glob;
+use regex::bytes::{Regex, RegexBuilder};
+
+/// Compiled size cap for one rule's regex: a config from a scanned repository must not be able to
+/// make keyfence allocate without bound.
+pub const REGEX_SIZE_LIMIT: usize = 8 << 20;
+/// Cap on the lazy DFA cache of one regex.
+pub const DFA_SIZE_LIMIT: usize = 8 << 20;
+
+/// What is left of [`limits::TOTAL_REGEX_SIZE`] while user regexes are compiled.
+#[derive(Debug)]
+pub(super) struct RegexBudget {
+    left: usize,
+}
+
+/// Why a user regex was refused.
+pub(super) enum UserRegexError {
+    Invalid(regex::Error),
+    /// The regex is valid but would take the whole config over its total budget.
+    OverBudget,
+}
+
+impl UserRegexError {
+    pub(super) fn describe(&self, src: &str) -> String {
+        match self {
+            UserRegexError::Invalid(e) => format!("invalid regex: {}", regex_error(e, src)),
+            UserRegexError::OverBudget => format!(
+                "the config's regexes together exceed the total compiled-size limit of {} MiB \
+                 (reached at this one); use fewer or simpler patterns",
+                limits::TOTAL_REGEX_SIZE >> 20
+            ),
+        }
+    }
+}
+
+impl RegexBudget {
+    pub(super) fn new() -> Self {
+        RegexBudget {
+            left: limits::TOTAL_REGEX_SIZE,
+        }
+    }
+
+    /// Compiles a user regex and charges its size. The size is measured on a Thompson NFA built
+    /// under a limit of what is left, so the check itself never allocates past the budget.
+    pub(super) fn build(&mut self, src: &str) -> Result<Regex, UserRegexError> {
+        use regex_automata::nfa::thompson;
+        let limit = REGEX_SIZE_LIMIT.min(self.left / limits::REGEX_SIZE_FACTOR);
+        let nfa = thompson::Compiler::new()
+            .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+            .configure(
+                thompson::Config::new()
+                    .utf8(false)
+                    .nfa_size_limit(Some(limit)),
+            )
+            .build(src);
+        let size = match nfa {
+            Ok(nfa) => nfa.memory_usage() * limits::REGEX_SIZE_FACTOR,
+            Err(_) => {
+                // A syntax error, or over the per-regex limit: the regex crate says which.
+                build_regex(src).map_err(UserRegexError::Invalid)?;
+                return Err(UserRegexError::OverBudget);
+            }
+        };
+        if size > self.left {
+            return Err(UserRegexError::OverBudget);
+        }
+        self.left -= size;
+        build_regex(src).map_err(UserRegexError::Invalid)
+    }
+}
+
+/// A rule regex, compiled when first needed.
+///
+/// Compiling every shipped pattern costs tens of milliseconds, more than the whole pre-commit
+/// gate may take, while a typical blob wakes only a few rules. Shipped patterns are therefore
+/// compiled on first use (the test suite compiles and exercises every one of them); patterns from
+/// a user's config or extra packs are compiled at load, so a bad one is an error up front.
+#[derive(Debug)]
+pub struct LazyRegex {
+    src: String,
+    compiled: std::sync::OnceLock<(Regex, Option<usize>)>,
+}
+
+impl LazyRegex {
+    pub(super) fn compiled(regex: Regex, src: &str) -> Self {
+        let cell = std::sync::OnceLock::new();
+        let group = secret_group_of(&regex);
+        let _ = cell.set((regex, group));
+        LazyRegex {
+            src: src.to_string(),
+            compiled: cell,
+        }
+    }
+
+    pub(super) fn deferred(src: &str) -> Self {
+        LazyRegex {
+            src: src.to_string(),
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &(Regex, Option<usize>) {
+        self.compiled.get_or_init(|| {
+            let regex = build_regex(&self.src)
+                .expect("shipped rule patterns compile (checked by the test suite)");
+            let group = secret_group_of(&regex);
+            (regex, group)
+        })
+    }
+
+    pub fn regex(&self) -> &Regex {
+        &self.get().0
+    }
+
+    /// Index of the `secret` capture group; the whole match when absent.
+    pub fn secret_group(&self) -> Option<usize> {
+        self.get().1
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.src
+    }
+}
+
+fn secret_group_of(regex: &Regex) -> Option<usize> {
+    regex.capture_names().position(|n| n == Some("secret"))
+}
+
+/// What a config and the extra packs (everything but the shipped packs) may hold in total. One
+/// capped regex is harmless, hundreds of them are gigabytes; a config may come from the repository
+/// being scanned, so the whole of it is bounded, and checked before anything is compiled.
+pub mod limits {
+    /// Total compiled size of all regexes of user rules and allowlists, estimated as
+    /// [`REGEX_SIZE_FACTOR`] times the forward NFA (the regex engine also builds a reverse NFA
+    /// and other search structures).
+    pub const TOTAL_REGEX_SIZE: usize = 64 << 20;
+    /// See [`TOTAL_REGEX_SIZE`].
+    pub const REGEX_SIZE_FACTOR: usize = 3;
+    /// Rule entries (new rules and overrides).
+    pub const RULES: usize = 2_000;
+    /// Regexes: rule patterns plus allowlist `regexes`.
+    pub const REGEXES: usize = 4_000;
+    /// Path globs: rule `paths` plus allowlist `paths`.
+    pub const GLOBS: usize = 10_000;
+    /// Allowlist `stopwords`.
+    pub const STOPWORDS: usize = 10_000;
+    /// Rule `keywords`.
+    pub const KEYWORDS: usize = 10_000;
+    /// Allowlist `commits`.
+    pub const COMMITS: usize = 100_000;
+}
+
+/// What is wrong with a regex, without echoing it: a pattern may hold a secret (an allowlisted key,
+/// say), and an error message ends up in CI logs. Names the kind of error and where in the pattern.
+pub fn regex_error(err: &regex::Error, src: &str) -> String {
+    match err {
+        regex::Error::CompiledTooBig(limit) => format!(
+            "compiled size exceeds the limit of {} MiB; bound its repetitions (nested counted \
+             repetitions such as `{{1000}}{{1000}}` multiply) or simplify it",
+            limit >> 20
+        ),
+        regex::Error::Syntax(message) => {
+            let parsed = regex_syntax::ParserBuilder::new()
+                .utf8(false)
+                .build()
+                .parse(src);
+            let (kind, span) = match &parsed {
+                Err(regex_syntax::Error::Parse(e)) => (e.kind().to_string(), Some(*e.span())),
+                Err(regex_syntax::Error::Translate(e)) => (e.kind().to_string(), Some(*e.span())),
+                _ => {
+                    let kind = message
+                        .lines()
+                        .rev()
+                        .find_map(|l| l.strip_prefix("error: "))
+                        .unwrap_or("syntax error");
+                    (kind.to_string(), None)
+                }
+            };
+            match span {
+                Some(sp) if src.contains('\n') => format!(
+                    "{kind} (line {} of the pattern, column {})",
+                    sp.start.line, sp.start.column
+                ),
+                Some(sp) => format!("{kind} (at character {} of the pattern)", sp.start.column),
+                None => kind,
+            }
+        }
+        _ => "cannot be compiled".to_string(),
+    }
+}
+
+/// Builds a bytes regex under the size caps.
+pub fn build_regex(src: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(src)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .build()
+}
+
+/// A glob with `/` matched literally. The error says what is wrong, never the glob itself (the
+/// caller names the field and index): globset's own message quotes the whole glob.
+pub(super) fn compile_glob(g: &str) -> Result<Glob, String> {
+    globset::GlobBuilder::new(g)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob: {}", e.kind()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_errors_say_what_and_where_without_the_pattern() {
+        let src = "tok_SECRETVALUE(";
+        let e = build_regex(src).unwrap_err();
+        let msg = regex_error(&e, src);
+        assert_eq!(msg, "unclosed group (at character 16 of the pattern)");
+        let e = build_regex(r"\w{1000}{1000}").unwrap_err();
+        assert!(regex_error(&e, "").starts_with("compiled size exceeds the limit of 8 MiB"));
+    }
+}

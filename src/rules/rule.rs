@@ -1,0 +1,56 @@
+//! The compiled form of rules, what the engine runs.
+
+use std::path::PathBuf;
+
+use globset::GlobSet;
+
+use super::allowlist::Allowlist;
+use super::pattern::LazyRegex;
+use super::spec::Severity;
+use crate::engine::validate::Validator;
+
+/// A compiled rule, ready for the engine.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub severity: Severity,
+    pub regex: LazyRegex,
+    /// Lowercase literals; the rule only runs on blobs where one occurs. Empty: always runs.
+    pub keywords: Vec<String>,
+    pub entropy: Option<f64>,
+    /// Only paths matching these globs are scanned with this rule.
+    pub paths: Option<GlobSet>,
+    pub remediation: Option<String>,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+    /// Links to the provider's documentation of the format.
+    pub references: Vec<String>,
+    pub example_path: Option<String>,
+    pub allowlist: Allowlist,
+    pub validator: Option<Validator>,
+    /// Where the rule was defined, for `rules list` and error messages.
+    pub origin: Origin,
+}
+
+/// File and line a rule (or its last override) comes from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// All rules in effect plus the global allowlist.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub allowlist: Allowlist,
+    /// The config's `inline_allow`, when it sets one.
+    pub inline_allow: Option<super::spec::InlineAllow>,
+}
+
+impl RuleSet {
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
