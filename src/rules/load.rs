@@ -9,7 +9,7 @@ use super::allowlist::Allowlist;
 use super::compile::compile_rule;
 use super::pattern::{limits, RegexBudget};
 use super::rule::{Origin, RuleSet};
-use super::spec::{AllowlistSpec, FileSpec, RuleSpec};
+use super::spec::{AllowlistSpec, FileSpec, PackDefaults, RuleSpec};
 use crate::error::ConfigError;
 
 /// Running totals of what user files added, against [`limits`].
@@ -65,8 +65,8 @@ impl Counts {
 }
 
 /// The packs compiled into the binary, as (file name, TOML text).
-/// Order matters: when two rules catch overlapping bytes, the earlier rule wins, so specific packs
-/// come before the generic one.
+/// Order matters within a rank: when two rules catch overlapping bytes, the earlier rule wins. The
+/// catch-alls of `generic.toml` go last by their `rank` (set in its `[defaults]`), not by place.
 pub const DEFAULT_PACKS: &[(&str, &str)] = &[
     ("rules/aws.toml", include_str!("../../rules/aws.toml")),
     ("rules/vcs.toml", include_str!("../../rules/vcs.toml")),
@@ -107,9 +107,6 @@ pub struct RuleSetBuilder {
     index: HashMap<String, usize>,
     allowlists: Vec<(AllowlistSpec, Origin)>,
     disabled: Vec<(String, Origin)>,
-    /// Ids of catch-all rules (the generic pack): they rank after every specific rule, including
-    /// rules a config adds, because where two rules catch the same bytes the first one wins.
-    fallback: std::collections::HashSet<String>,
     /// Ids whose regex and allowlist are still the shipped ones (compiled lazily, see
     /// [`LazyRegex`]).
     shipped: std::collections::HashSet<String>,
@@ -121,9 +118,6 @@ pub struct RuleSetBuilder {
     inline_allow: Option<super::spec::InlineAllow>,
 }
 
-/// The shipped pack whose rules are catch-alls.
-const FALLBACK_PACK: &str = "rules/generic.toml";
-
 impl RuleSetBuilder {
     /// Starts from the shipped packs.
     pub fn with_defaults() -> Result<Self, ConfigError> {
@@ -132,18 +126,10 @@ impl RuleSetBuilder {
             ..RuleSetBuilder::default()
         };
         for (file, text) in DEFAULT_PACKS {
-            let before = b.specs.len();
             b.add_pack(&PackText {
                 file: PathBuf::from(file),
                 text,
             })?;
-            if *file == FALLBACK_PACK {
-                let ids: Vec<String> = b.specs[before..]
-                    .iter()
-                    .map(|(s, _, _)| s.id.clone())
-                    .collect();
-                b.fallback.extend(ids);
-            }
         }
         b.shipped = b.specs.iter().map(|(s, _, _)| s.id.clone()).collect();
         b.loading_shipped = false;
@@ -157,10 +143,11 @@ impl RuleSetBuilder {
         if !self.loading_shipped {
             self.count(pack, &spec)?;
         }
+        let defaults = spec.defaults.take().unwrap_or_default();
         let mut seen_here: HashMap<String, usize> = HashMap::new();
         for rule in std::mem::take(&mut spec.rules) {
             let line = line_of(pack.text, rule.span().start);
-            let rule = rule.into_inner();
+            let mut rule = rule.into_inner();
             if !is_kebab_id(&rule.id) {
                 // Not echoed: whatever is there is not an id, and may be anything.
                 return Err(ConfigError::At {
@@ -181,32 +168,10 @@ impl RuleSetBuilder {
                     &format!("duplicate rule id (first defined on line {first})"),
                 ));
             }
-            let origin = Origin {
-                file: pack.file.clone(),
-                line,
-            };
-            let regex_at = rule.regex.as_ref().map(|r| Origin {
-                file: pack.file.clone(),
-                line: line_of(pack.text, r.span().start),
-            });
-            if rule.regex.is_some() || rule.allowlist.is_some() || rule.replace_allowlist.is_some()
-            {
-                self.shipped.remove(&rule.id);
+            if !self.index.contains_key(&rule.id) {
+                defaults.apply(&mut rule);
             }
-            match self.index.get(&rule.id) {
-                Some(&i) => {
-                    let entry = &mut self.specs[i];
-                    entry.0.merge(rule);
-                    entry.1 = origin;
-                    if regex_at.is_some() {
-                        entry.2 = regex_at;
-                    }
-                }
-                None => {
-                    self.index.insert(rule.id.clone(), self.specs.len());
-                    self.specs.push((rule, origin, regex_at));
-                }
-            }
+            self.add_rule(pack, rule, line);
         }
         if spec.inline_allow.is_some() {
             self.inline_allow = spec.inline_allow;
@@ -228,11 +193,45 @@ impl RuleSetBuilder {
         Ok(spec)
     }
 
+    /// Adds one rule entry of `pack`, defined on `line`: a new rule, or an override of an earlier
+    /// file's rule with the same id.
+    fn add_rule(&mut self, pack: &PackText<'_>, rule: RuleSpec, line: usize) {
+        let origin = Origin {
+            file: pack.file.clone(),
+            line,
+        };
+        let regex_at = rule.regex.as_ref().map(|r| Origin {
+            file: pack.file.clone(),
+            line: line_of(pack.text, r.span().start),
+        });
+        if rule.regex.is_some() || rule.allowlist.is_some() || rule.replace_allowlist.is_some() {
+            self.shipped.remove(&rule.id);
+        }
+        match self.index.get(&rule.id) {
+            Some(&i) => {
+                let entry = &mut self.specs[i];
+                entry.0.merge(rule);
+                entry.1 = origin;
+                if regex_at.is_some() {
+                    entry.2 = regex_at;
+                }
+            }
+            None => {
+                self.index.insert(rule.id.clone(), self.specs.len());
+                self.specs.push((rule, origin, regex_at));
+            }
+        }
+    }
+
     /// Adds a user file's entries to the running totals; the first limit exceeded is an error
     /// naming the file, before anything of it is compiled.
     fn count(&mut self, pack: &PackText<'_>, spec: &FileSpec) -> Result<(), ConfigError> {
         for r in &spec.rules {
             self.counts.add_rule(r.get_ref());
+            // Each rule the file defines gets its own copy of the default allowlist.
+            if let Some(a) = spec.defaults.as_ref().and_then(|d| d.allowlist.as_ref()) {
+                self.counts.add_allowlist(a);
+            }
         }
         if let Some(a) = &spec.allowlist {
             self.counts.add_allowlist(a.get_ref());
@@ -274,7 +273,10 @@ impl RuleSetBuilder {
         }
         let mut budget = RegexBudget::new();
         let mut specs = self.specs;
-        specs.sort_by_key(|(spec, _, _)| self.fallback.contains(&spec.id));
+        // Where two rules catch the same bytes the first one wins: a stable sort by rank keeps
+        // load order within a rank and puts the catch-alls (`rank` > 0) after every specific rule,
+        // including rules a config adds.
+        specs.sort_by_key(|(spec, _, _)| spec.rank.unwrap_or(0));
         let mut rules = Vec::with_capacity(specs.len());
         for (spec, origin, regex_at) in specs {
             if self.disabled.iter().any(|(d, _)| *d == spec.id) || spec.enabled == Some(false) {
@@ -297,6 +299,28 @@ impl RuleSetBuilder {
             allowlist,
             inline_allow: self.inline_allow,
         })
+    }
+}
+
+impl PackDefaults {
+    /// Fills what a rule defined in the same file leaves unset. The default allowlist comes first
+    /// and the rule's own adds to it, as an override's does to a shipped one; a rule with
+    /// `replace_allowlist = true` does without it.
+    fn apply(&self, rule: &mut RuleSpec) {
+        if rule.remediation.is_none() {
+            rule.remediation = self.remediation.as_ref().map(|r| match &rule.description {
+                Some(d) => r.replace("{description}", d),
+                None => r.clone(),
+            });
+        }
+        if rule.rank.is_none() {
+            rule.rank = self.rank;
+        }
+        if let Some(al) = &self.allowlist {
+            if rule.replace_allowlist != Some(true) {
+                rule.inherited_allowlists.insert(0, al.clone());
+            }
+        }
     }
 }
 
@@ -331,6 +355,7 @@ const FORMAT_NAMES: &[&str] = &[
     "rules",
     "allowlist",
     "inline_allow",
+    "defaults",
     "on",
     "off",
     // RuleSpec
@@ -341,6 +366,7 @@ const FORMAT_NAMES: &[&str] = &[
     "entropy",
     "paths",
     "severity",
+    "rank",
     "remediation",
     "examples",
     "negative_examples",
@@ -479,5 +505,83 @@ mod tests {
             "unknown field `colour`, expected one of `id`"
         );
         assert_eq!(redact_quoted("odd \" quote"), "odd \" quote");
+    }
+
+    /// The shipped rule set plus one config text.
+    fn with_config(text: &str) -> RuleSet {
+        let mut b = RuleSetBuilder::with_defaults().unwrap();
+        b.add_pack(&PackText {
+            file: PathBuf::from("keyfence.toml"),
+            text,
+        })
+        .unwrap();
+        b.build().unwrap()
+    }
+
+    fn allows_secret(rule: &crate::rules::Rule, secret: &str) -> bool {
+        rule.allowlist.allows(&crate::rules::Candidate {
+            secret: secret.as_bytes(),
+            matched: secret.as_bytes(),
+            line: secret.as_bytes(),
+        })
+    }
+
+    const RULE: &str = "regex = 'tok_[a-z0-9]{20}'\nkeywords = ['tok_']\n";
+
+    #[test]
+    fn pack_defaults_fill_the_rules_a_file_defines_but_not_its_overrides() {
+        let set = with_config(&format!(
+            "[defaults]\nremediation = 'Rotate the {{description}} now.'\n\
+             [defaults.allowlist]\nstopwords = ['fixture']\n\
+             [[rules]]\nid = 'in-house-token'\ndescription = 'in-house token'\n{RULE}\
+             [[rules]]\nid = 'own-words'\ndescription = 'other token'\n{RULE}\
+             remediation = 'Its own.'\n[rules.allowlist]\nstopwords = ['sample']\n\
+             [[rules]]\nid = 'no-default-list'\ndescription = 'third'\n{RULE}\
+             replace_allowlist = true\n\
+             [[rules]]\nid = 'github-pat'\nseverity = 'low'\n"
+        ));
+        let new = set.get("in-house-token").unwrap();
+        assert_eq!(
+            new.remediation.as_deref(),
+            Some("Rotate the in-house token now.")
+        );
+        assert!(allows_secret(new, "tok_fixture0123456789a"));
+        assert!(!allows_secret(new, "tok_sample0123456789ab"));
+        // A rule's own values win; its allowlist adds to the default one.
+        let own = set.get("own-words").unwrap();
+        assert_eq!(own.remediation.as_deref(), Some("Its own."));
+        assert!(allows_secret(own, "tok_fixture0123456789a"));
+        assert!(allows_secret(own, "tok_sample0123456789ab"));
+        assert!(!allows_secret(
+            set.get("no-default-list").unwrap(),
+            "tok_fixture0123456789a"
+        ));
+        // An override of a shipped rule changes only what it writes.
+        let shipped = RuleSet::defaults().unwrap();
+        let pat = set.get("github-pat").unwrap();
+        assert_eq!(pat.severity, crate::rules::Severity::Low);
+        assert_eq!(
+            pat.remediation,
+            shipped.get("github-pat").unwrap().remediation
+        );
+        assert!(!allows_secret(pat, "ghp_fixture0123456789"));
+    }
+
+    #[test]
+    fn rank_orders_rules_before_load_order() {
+        let set = with_config(&format!(
+            "[[rules]]\nid = 'last-resort'\ndescription = 'x'\nrank = 200\n{RULE}\
+             [[rules]]\nid = 'first-of-all'\ndescription = 'x'\nrank = -1\n{RULE}\
+             [[rules]]\nid = 'in-house-token'\ndescription = 'x'\n{RULE}"
+        ));
+        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        let at = |id: &str| ids.iter().position(|i| *i == id).unwrap();
+        assert_eq!(ids[0], "first-of-all");
+        assert_eq!(ids.last(), Some(&"last-resort"));
+        // The shipped catch-alls rank 100 by their pack's defaults: after a config's rank-0
+        // rule although loaded before it, and before a rule ranked after them.
+        let generic = at("generic-secret-assignment");
+        assert!(at("in-house-token") < generic && generic < at("last-resort"));
+        assert!(at("github-pat") < at("in-house-token"));
     }
 }

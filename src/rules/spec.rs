@@ -22,6 +22,21 @@ pub struct FileSpec {
     /// Config only: whether inline `keyfence:allow` markers count (`"on"` | `"off"`). A gate
     /// reads it from its trusted config only; `--inline-allow` overrides it.
     pub inline_allow: Option<InlineAllow>,
+    /// Values for the rules this file defines (not for its overrides of earlier files' rules).
+    pub defaults: Option<PackDefaults>,
+}
+
+/// A file's `[defaults]`: what each rule it defines gets unless the rule sets it, so a pack
+/// states its shared remediation text and stopwords once instead of in every rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackDefaults {
+    /// `{description}` in it stands for each rule's own description.
+    pub remediation: Option<String>,
+    /// See [`RuleSpec::rank`].
+    pub rank: Option<i32>,
+    /// Extended by a rule's own allowlist, as a shipped rule's is by an override.
+    pub allowlist: Option<AllowlistSpec>,
 }
 
 /// A rule as written. Every field but `id` is optional so that a config can override one field of
@@ -36,6 +51,9 @@ pub struct RuleSpec {
     pub entropy: Option<f64>,
     pub paths: Option<Vec<String>>,
     pub severity: Option<Severity>,
+    /// Rules run in order of rank (default 0), then in load order; where two rules catch the same
+    /// bytes the earlier one wins, so catch-all rules rank higher (they go last).
+    pub rank: Option<i32>,
     pub remediation: Option<String>,
     pub examples: Option<Vec<String>>,
     pub negative_examples: Option<Vec<String>>,
@@ -129,6 +147,7 @@ impl RuleSpec {
             entropy,
             paths,
             severity,
+            rank,
             remediation,
             examples,
             negative_examples,
