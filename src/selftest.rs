@@ -5,6 +5,7 @@
 //! fake-key generator, which nothing on the scan path may depend on.
 
 use crate::engine::Engine;
+use crate::error::UnknownPlaceholder;
 use crate::finding::SourceKind;
 use crate::pipeline::scan_text;
 use crate::rules::placeholder::{fill, Generator};
@@ -41,7 +42,7 @@ pub fn materialize(
     kind: ExampleKind,
     index: usize,
     template: &str,
-) -> Result<String, String> {
+) -> Result<String, UnknownPlaceholder> {
     let tag = match kind {
         ExampleKind::Positive => "pos",
         ExampleKind::Negative => "neg",
@@ -80,7 +81,7 @@ pub fn check_examples(engine: &Engine, only: Option<&[String]>) -> CheckReport {
                 let text = match materialize(&rule.id, kind, i, template) {
                     Ok(t) => t,
                     Err(e) => {
-                        report.failures.push(fail(e));
+                        report.failures.push(fail(e.to_string()));
                         continue;
                     }
                 };

@@ -2,22 +2,20 @@
 
 use std::io::Write;
 
-use anyhow::bail;
-
 use crate::cli::ExplainArgs;
 use crate::config;
+use crate::error::RulesError;
 use crate::rules::placeholder::{fill, Generator};
 use crate::ExitStatus;
 
-pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &ExplainArgs) -> Result<ExitStatus, RulesError> {
     let root = config::config_root_for(std::path::Path::new("."));
     let cfg = config::locate(args.rules.config.as_deref(), &root);
     let rules = config::load(cfg.as_deref(), &args.rules.rules_dir)?;
     let Some(rule) = rules.get(&args.rule) else {
-        bail!(
-            "no rule `{}` (see `keyfence rules list`)",
-            crate::report::escape_control(&args.rule)
-        );
+        return Err(RulesError::UnknownRule(
+            crate::report::escape_control(&args.rule).into_owned(),
+        ));
     };
     let esc = |s: &str| crate::report::escape_control(s).into_owned();
     let mut out = std::io::stdout().lock();

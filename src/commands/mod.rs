@@ -18,7 +18,7 @@ use crate::ExitStatus;
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
-        Command::Rules(cmd) => rules::run(&cmd),
+        Command::Rules(cmd) => Ok(rules::run(&cmd)?),
         Command::Protect(args) => protect::run(&args),
         Command::History(args) => history::run(&args),
         Command::Hook(cmd) => hook::run(&cmd),
@@ -37,6 +37,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Clean)
         }
         Command::Respond(args) => respond::run(&args),
-        Command::Explain(args) => explain::run(&args),
+        Command::Explain(args) => Ok(explain::run(&args)?),
     }
 }

@@ -5,10 +5,11 @@ use std::io::Write;
 use crate::cli::{RulesArgs, RulesCommand};
 use crate::config;
 use crate::engine::Engine;
+use crate::error::RulesError;
 use crate::selftest::{check_examples, ExampleKind};
 use crate::ExitStatus;
 
-pub fn run(cmd: &RulesCommand) -> anyhow::Result<ExitStatus> {
+pub fn run(cmd: &RulesCommand) -> Result<ExitStatus, RulesError> {
     match cmd {
         RulesCommand::List(args) => list(args),
         RulesCommand::Test(args) => {
@@ -45,14 +46,14 @@ pub fn run(cmd: &RulesCommand) -> anyhow::Result<ExitStatus> {
     }
 }
 
-fn load(args: &RulesArgs, packs: &[std::path::PathBuf]) -> anyhow::Result<Engine> {
+fn load(args: &RulesArgs, packs: &[std::path::PathBuf]) -> Result<Engine, RulesError> {
     // As for `scan .`: the config at the top of the work tree holding the current directory.
     let root = config::config_root_for(std::path::Path::new("."));
     let cfg = config::locate(args.config.as_deref(), &root);
     Ok(Engine::new(config::load(cfg.as_deref(), packs)?))
 }
 
-fn list(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
+fn list(args: &RulesArgs) -> Result<ExitStatus, RulesError> {
     let engine = load(args, &args.rules_dir)?;
     let mut out = std::io::stdout().lock();
     let width = engine.rules().iter().map(|r| r.id.len()).max().unwrap_or(0);

@@ -8,6 +8,8 @@
 
 use base64::Engine as _;
 
+use crate::error::UnknownPlaceholder;
+
 /// Alphabets of common token formats.
 pub const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 pub const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -330,7 +332,7 @@ pub fn base32(bytes: &[u8]) -> String {
 
 /// Replaces every `{{…}}` placeholder in `template`. Unknown placeholders are an error so that a
 /// typo in a pack cannot turn a positive example into a silently vacuous one.
-pub fn fill(template: &str, gen: &mut Generator) -> Result<String, String> {
+pub fn fill(template: &str, gen: &mut Generator) -> Result<String, UnknownPlaceholder> {
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -346,7 +348,7 @@ pub fn fill(template: &str, gen: &mut Generator) -> Result<String, String> {
         }
         let value = gen
             .expand(body)
-            .ok_or_else(|| format!("unknown placeholder `{{{{{body}}}}}`"))?;
+            .ok_or_else(|| UnknownPlaceholder(body.to_string()))?;
         out.push_str(&rest[..start]);
         out.push_str(&value);
         rest = &rest[start + 4 + len..];
