@@ -584,4 +584,31 @@ mod tests {
         assert!(at("in-house-token") < generic && generic < at("last-resort"));
         assert!(at("github-pat") < at("in-house-token"));
     }
+
+    /// A default allowlist is copied into every rule of its file, so it counts once per rule
+    /// against the limits: a small config must not expand into an unbounded one.
+    #[test]
+    fn a_default_allowlist_counts_once_per_rule_against_the_limits() {
+        let words: Vec<String> = (0..limits::STOPWORDS / 2 + 1)
+            .map(|i| format!("'w{i}'"))
+            .collect();
+        let text = format!(
+            "[defaults.allowlist]\nstopwords = [{}]\n\
+             [[rules]]\nid = 'one'\ndescription = 'x'\n{RULE}\
+             [[rules]]\nid = 'two'\ndescription = 'x'\n{RULE}",
+            words.join(",")
+        );
+        let mut b = RuleSetBuilder::with_defaults().unwrap();
+        let err = b
+            .add_pack(&PackText {
+                file: PathBuf::from("keyfence.toml"),
+                text: &text,
+            })
+            .err()
+            .expect("over the stopword limit");
+        assert!(
+            err.to_string().contains("too many allowlist `stopwords`"),
+            "{err}"
+        );
+    }
 }

@@ -7,20 +7,17 @@
 //! rule — never silently dropped. The fake-key generator (`placeholder`) lives here beside the
 //! packs whose examples it fills, but nothing here or on the scan path uses it.
 
-pub mod allowlist;
+mod allowlist;
 pub mod check;
-pub mod compile;
-pub mod load;
-pub mod pattern;
+mod compile;
+mod load;
+mod pattern;
 pub mod placeholder;
-pub mod rule;
+mod rule;
 pub mod spec;
 
 pub use allowlist::{Allowlist, Candidate};
-pub use load::{
-    add_pack_file, line_of, read_config_text, toml_error, PackText, RuleSetBuilder, DEFAULT_PACKS,
-    MAX_CONFIG_SIZE,
-};
-pub use pattern::{build_regex, limits, regex_error, LazyRegex, DFA_SIZE_LIMIT, REGEX_SIZE_LIMIT};
+pub use load::{add_pack_file, line_of, read_config_text, toml_error, PackText, RuleSetBuilder};
+pub use pattern::LazyRegex;
 pub use rule::{Origin, Rule, RuleSet};
 pub use spec::{InlineAllow, RegexTarget, Severity};
