@@ -604,8 +604,7 @@ mod tests {
                 file: PathBuf::from("keyfence.toml"),
                 text: &text,
             })
-            .err()
-            .expect("over the stopword limit");
+            .expect_err("over the stopword limit");
         assert!(
             err.to_string().contains("too many allowlist `stopwords`"),
             "{err}"
