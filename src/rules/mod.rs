@@ -3,7 +3,7 @@
 //! The layers, each using only those above it: `spec` is the data as written; `pattern` builds
 //! regexes and globs under size caps; `allowlist` and `compile` turn specs into the compiled
 //! [`Rule`]s of `rule`; `load` reads packs and config, merges them by rule id and compiles each
-//! rule once. A bad regex or an unknown field is a load error naming the file, the line and the
+//! rule once (`read` reads a file within bounds). A bad regex or an unknown field is a load error naming the file, the line and the
 //! rule — never silently dropped. The fake-key generator (`placeholder`) lives here beside the
 //! packs whose examples it fills, but nothing here or on the scan path uses it.
 
@@ -13,11 +13,13 @@ mod compile;
 mod load;
 mod pattern;
 pub mod placeholder;
+mod read;
 mod rule;
 pub mod spec;
 
 pub use allowlist::{Allowlist, Candidate};
-pub use load::{add_pack_file, line_of, read_config_text, toml_error, PackText, RuleSetBuilder};
+pub use load::{add_pack_file, PackText, RuleSetBuilder};
 pub use pattern::LazyRegex;
+pub use read::{line_of, read_config_text, toml_error};
 pub use rule::{Origin, Rule, RuleSet};
 pub use spec::{InlineAllow, RegexTarget, Severity};
