@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::{is_base64_byte, MAX_BASE64_RUN};
+use super::base64::{is_base64_byte, MAX_BASE64_RUN};
 
 /// Shortest unescaped token worth rescanning: shorter ones hold no secret a rule knows.
 const MIN_ESCAPED_TOKEN: usize = 16;
