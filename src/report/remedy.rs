@@ -7,8 +7,8 @@ use std::io::Write;
 
 use super::escape_control as esc;
 use super::{Gate, ReportOptions};
-use crate::aws::KeyType;
-use crate::finding::Finding;
+use crate::finding::{detail, Finding};
+use crate::rules::RuleSet;
 use crate::verify::{key_id_of, Status};
 
 /// One leaked key and where it was found.
@@ -19,10 +19,14 @@ struct Key<'a> {
 
 impl Key<'_> {
     fn temporary(&self) -> bool {
-        KeyType::of(self.id) == Some(KeyType::Temporary)
+        self.findings
+            .iter()
+            .any(|f| f.details.value(detail::KEY_TYPE) == Some("temporary"))
     }
-    fn account(&self) -> Option<String> {
-        self.findings.iter().find_map(|f| f.account_id_str())
+    fn account(&self) -> Option<&str> {
+        self.findings
+            .iter()
+            .find_map(|f| f.details.value(detail::ACCOUNT_ID))
     }
     /// What `--verify` said, the best answer first (live).
     fn verified<'o>(&self, opts: &'o ReportOptions) -> Option<&'o crate::verify::Verification> {
@@ -55,13 +59,15 @@ pub(crate) fn shell_quote(s: &str) -> String {
 }
 
 /// Writes the advice for every AWS key in `findings`; returns the rule ids whose own
-/// remediation text it replaces.
-pub fn write_aws(
+/// remediation text it replaces: those of the keys' findings (a key ID, a pair) and, before a
+/// secret leaves the machine, those of a lone secret half or session token.
+pub fn write_aws<'a>(
     out: &mut dyn Write,
-    findings: &[Finding],
+    findings: &'a [Finding],
+    rules: &RuleSet,
     opts: &ReportOptions,
     bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<Vec<&'static str>> {
+) -> std::io::Result<Vec<&'a str>> {
     let mut keys: Vec<Key> = Vec::new();
     let mut keyless: Vec<&Finding> = Vec::new();
     for f in findings.iter().filter(|f| f.is_aws()) {
@@ -76,9 +82,11 @@ pub fn write_aws(
             None => keyless.push(f),
         }
     }
-    let mut handled = Vec::new();
-    if !keys.is_empty() {
-        handled.extend([crate::aws::KEY_ID_RULE, crate::aws::PAIR_RULE]);
+    let mut handled: Vec<&str> = Vec::new();
+    for f in keys.iter().flat_map(|k| &k.findings) {
+        if !handled.contains(&f.rule_id.as_str()) {
+            handled.push(&f.rule_id);
+        }
     }
     for k in &keys {
         writeln!(out)?;
@@ -98,14 +106,8 @@ pub fn write_aws(
     // A secret key or session token without its key ID: still the gate's advice, no commands.
     if opts.gate != Gate::Exposed && !keyless.is_empty() {
         for f in &keyless {
-            if let Some(id) = crate::aws::SECRET_RULES
-                .iter()
-                .chain(["aws-session-token", "aws-sts-token"].iter())
-                .find(|r| **r == f.rule_id)
-            {
-                if !handled.contains(id) {
-                    handled.push(id);
-                }
+            if is_secret_half(rules, &f.rule_id) && !handled.contains(&f.rule_id.as_str()) {
+                handled.push(&f.rule_id);
             }
         }
         writeln!(out)?;
@@ -132,6 +134,17 @@ pub fn write_aws(
         )?;
     }
     Ok(handled)
+}
+
+/// True for a rule whose matches are a composite rule's secret half as they are (an AWS secret
+/// access key), or a session token (what a temporary key needs beside its secret).
+fn is_secret_half(rules: &RuleSet, rule_id: &str) -> bool {
+    crate::verify::TOKEN_RULES.contains(&rule_id)
+        || rules
+            .rules
+            .iter()
+            .filter_map(|r| r.requires.as_ref())
+            .any(|q| q.secrets.iter().any(|s| s == rule_id))
 }
 
 fn place(f: &Finding) -> String {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::ReportOptions;
-use crate::finding::Finding;
+use crate::finding::{detail, Finding};
 use crate::rules::{RuleSet, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -199,10 +199,11 @@ pub fn write(
             props.insert("secret".into(), json!(f.shown_secret(opts.redact)));
             props.insert("entropy".into(), json!(f.entropy));
             props.insert("source".into(), json!(f.source));
-            props.insert("account_id".into(), json!(f.account_id_str()));
-            props.insert("key_type".into(), json!(f.key_type));
+            let detail = |k| json!(f.details.value(k));
+            props.insert("account_id".into(), detail(detail::ACCOUNT_ID));
+            props.insert("key_type".into(), detail(detail::KEY_TYPE));
             props.insert("decoded".into(), json!(f.decoded));
-            props.insert("block".into(), json!(f.block));
+            props.insert("block".into(), detail(detail::BLOCK));
             if let Some(v) = opts.verdicts.verification(f) {
                 props.insert("verification".into(), json!(v));
             }

@@ -120,7 +120,7 @@ pub fn write(
         }
     }
     // AWS keys get advice for the gate they were caught at, with their key IDs filled in.
-    let handled = super::remedy::write_aws(out, findings, opts, &|s| p.wrap("1", s))?;
+    let handled = super::remedy::write_aws(out, findings, rules, opts, &|s| p.wrap("1", s))?;
     // Remediation once per rule, after the list: the list stays scannable.
     let mut seen: Vec<&str> = Vec::new();
     for f in findings {
@@ -141,76 +141,28 @@ pub fn write(
             }
         }
     }
-    if findings.iter().any(|f| {
-        f.block.is_some()
-            || f.file
-                .as_deref()
-                .is_some_and(crate::terraform::is_state_path)
-    }) {
+    // Advice for where secrets sit (Terraform), once each, from the packs.
+    let mut advised: Vec<&str> = Vec::new();
+    for id in findings.iter().flat_map(|f| f.details.advice()) {
+        if advised.contains(id) {
+            continue;
+        }
+        advised.push(id);
+        let Some(a) = rules.advice(id) else { continue };
         writeln!(out)?;
-        writeln!(out, "{} Terraform", p.wrap("1", "What to do now —"))?;
-        for line in terraform_steps(opts.gate) {
-            writeln!(out, "  {}", line.trim_end())?;
+        writeln!(out, "{} {}", p.wrap("1", "What to do now —"), esc(&a.title))?;
+        for line in a.lines(opts.gate == super::Gate::Exposed) {
+            writeln!(out, "  {}", esc(line.trim_end()))?;
         }
     }
     super::remedy::write_escape_hatches(out, findings, opts, &|s| p.wrap("1", s))?;
     Ok(())
 }
 
-/// The Terraform advice; before a commit or push its first step (rotate, check CloudTrail) is
-/// the exposed case's, and the gate's own advice above says when to rotate.
-fn terraform_steps(gate: super::Gate) -> Vec<String> {
-    let lines = crate::terraform::REMEDIATION.lines().map(str::to_string);
-    if gate == super::Gate::Exposed {
-        return lines.collect();
-    }
-    let mut out = Vec::new();
-    let mut skipping = false;
-    for line in lines {
-        let t = line.trim_start();
-        let step = t
-            .split_once(". ")
-            .and_then(|(n, _)| n.parse::<usize>().ok());
-        match step {
-            Some(1) => skipping = true,
-            Some(n) => {
-                skipping = false;
-                let indent = &line[..line.len() - t.len()];
-                out.push(format!(
-                    "{indent}{}. {}",
-                    n - 1,
-                    t.split_once(". ").map_or("", |x| x.1)
-                ));
-            }
-            None if skipping && line.starts_with(' ') => {}
-            None => {
-                skipping = false;
-                out.push(line);
-            }
-        }
-    }
-    out
-}
-
-/// The extra facts of a finding on one line: AWS account and key type, encoding, Terraform block,
-/// and what `--verify` and the offline checks said.
+/// The extra facts of a finding on one line: what annotators attached (an AWS account and key
+/// type, a Terraform block), the encoding, and what `--verify` and the offline checks said.
 pub fn details(f: &Finding, opts: &ReportOptions) -> Option<String> {
-    let mut parts = Vec::new();
-    if let Some(acct) = f.account_id_str() {
-        parts.push(format!("AWS account {acct}"));
-    }
-    if let Some(k) = f.key_type {
-        parts.push(match k {
-            crate::aws::KeyType::LongTerm => {
-                "long-term key (AKIA): valid until deleted".to_string()
-            }
-            crate::aws::KeyType::Temporary => "temporary key (STS): expires on its own".to_string(),
-            crate::aws::KeyType::Other => "key type: other".to_string(),
-        });
-    }
-    if let Some(b) = &f.block {
-        parts.push(format!("in {b}"));
-    }
+    let mut parts: Vec<String> = f.details.ordered().map(|d| d.text.clone()).collect();
     if let Some(d) = &f.decoded {
         parts.push(format!("decoded from {d}"));
     }

@@ -16,7 +16,7 @@ use crate::finding::Finding;
 use crate::rules::Severity;
 
 /// Rules whose findings hold an STS session token (what an ASIA key needs beside its secret).
-const TOKEN_RULES: &[&str] = &["aws-session-token", "aws-sts-token"];
+pub(crate) const TOKEN_RULES: &[&str] = &["aws-session-token", "aws-sts-token"];
 
 /// AWS accounts that Thinkst's canarytokens.org issues its AWS canary keys from (public: listed
 /// by open-source scanners that special-case them). Using such a key alerts whoever planted it.
