@@ -171,6 +171,15 @@ pub struct Whereabouts {
 }
 
 impl Whereabouts {
+    /// The text report's emphasis: bold while the secret is at HEAD or published, dim otherwise.
+    pub fn emphasis(&self) -> &'static str {
+        if self.present_at_head || self.published {
+            "1"
+        } else {
+            "2"
+        }
+    }
+
     /// The one-line summary of the text report (paths not yet escaped).
     pub fn line(&self) -> String {
         let mut s = if self.present_at_head {

@@ -7,6 +7,7 @@ pub mod remedy;
 pub(crate) mod sanitize;
 pub mod sarif;
 pub mod text;
+mod whereabouts;
 
 pub(crate) use sanitize::escape_control;
 

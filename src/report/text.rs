@@ -1,4 +1,5 @@
-//! Text for people: one block per finding, then what to do now for each kind of leak found.
+//! Text for people: one block per finding (per secret in history and range reports), then what to
+//! do now for each kind of leak found.
 //! Every field that comes from scanned content or config goes through [`esc`]: the terminal
 //! shows control characters, it does not obey them.
 
@@ -9,12 +10,12 @@ use super::ReportOptions;
 use crate::finding::Finding;
 use crate::rules::{RuleSet, Severity};
 
-struct Paint {
+pub(super) struct Paint {
     on: bool,
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
+    pub(super) fn wrap(&self, code: &str, s: &str) -> String {
         if self.on {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
@@ -39,84 +40,13 @@ pub fn write(
     opts: &ReportOptions,
 ) -> std::io::Result<()> {
     let p = Paint { on: opts.color };
-    for f in findings {
-        let place = match &f.file {
-            Some(file) => format!("{}:{}:{}", esc(file), f.line, f.column),
-            None => format!("commit message:{}:{}", f.line, f.column),
-        };
-        writeln!(
-            out,
-            "{}  {}  {}  {}",
-            p.wrap("1", &place),
-            p.severity(f.severity),
-            p.wrap("35", &esc(&f.rule_id)),
-            esc(&f.shown_secret(opts.redact))
-        )?;
-        if !f.line_text.is_empty() {
-            // The line as a linter shows it, its secrets already redacted (see Finding::line_text).
-            writeln!(
-                out,
-                "    {} {}",
-                p.wrap("2", &format!("{:>4} |", f.line)),
-                esc(&f.line_text)
-            )?;
-        }
-        writeln!(out, "    {}", esc(&f.description))?;
-        if let Some(d) = details(f, opts) {
-            writeln!(out, "    {}", esc(&d))?;
-        }
-        if let Some(sig) = opts.verdicts.signal(f) {
-            writeln!(out, "    {}", p.wrap("1", sig.line()))?;
-        }
-        if let Some(v) = opts.verdicts.verification(f) {
-            let code = if v.status == crate::verify::Status::Live {
-                "1;31"
-            } else {
-                "1"
-            };
-            writeln!(out, "    {}", p.wrap(code, &esc(&v.line())))?;
-        }
-        for r in &f.related {
-            let secret = if opts.redact {
-                crate::finding::redact(&r.secret)
-            } else {
-                r.secret.clone()
-            };
-            writeln!(
-                out,
-                "    paired with {} {} at line {}:{}",
-                esc(&r.rule_id),
-                esc(&secret),
-                r.line,
-                r.column
-            )?;
-        }
-        if let Some(c) = &f.commit {
-            let short: String = c.id.chars().take(12).collect();
-            writeln!(
-                out,
-                "    commit {}  {} <{}>  {}  {}",
-                esc(&short),
-                esc(&c.author),
-                esc(&c.email),
-                esc(&c.date),
-                esc(&c.summary)
-            )?;
-        }
-        if f.other_occurrences > 0 {
-            writeln!(
-                out,
-                "    also in {} other commit/path place(s)",
-                f.other_occurrences
-            )?;
-        }
-        if let Some(w) = &f.whereabouts {
-            let code = if w.present_at_head || w.published {
-                "1"
-            } else {
-                "2"
-            };
-            writeln!(out, "    {}", p.wrap(code, &esc(&w.line())))?;
+    // History and range findings of the same secret make one block: where it is, where it has
+    // been. Anything else (and a secret found once) is one block per finding.
+    for group in super::whereabouts::by_secret(findings) {
+        let alone = group.len() == 1;
+        finding_block(out, group[0], opts, &p, alone)?;
+        if !alone {
+            super::whereabouts::write(out, &group, &|code, s| p.wrap(code, s))?;
         }
     }
     // AWS keys get advice for the gate they were caught at, with their key IDs filled in.
@@ -156,6 +86,101 @@ pub fn write(
         }
     }
     super::remedy::write_escape_hatches(out, findings, opts, &|s| p.wrap("1", s))?;
+    Ok(())
+}
+
+/// One finding: its place, line, description and details, what it is paired with and its commit;
+/// `alone`: also how often and where else it has been (a group says that once for all).
+fn finding_block(
+    out: &mut dyn Write,
+    f: &Finding,
+    opts: &ReportOptions,
+    p: &Paint,
+    alone: bool,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}  {}  {}  {}",
+        p.wrap("1", &super::whereabouts::place(f)),
+        p.severity(f.severity),
+        p.wrap("35", &esc(&f.rule_id)),
+        esc(&f.shown_secret(opts.redact))
+    )?;
+    if !f.line_text.is_empty() {
+        // The line as a linter shows it, its secrets already redacted (see Finding::line_text).
+        writeln!(
+            out,
+            "    {} {}",
+            p.wrap("2", &format!("{:>4} |", f.line)),
+            esc(&f.line_text)
+        )?;
+    }
+    writeln!(out, "    {}", esc(&f.description))?;
+    if let Some(d) = details(f, opts) {
+        writeln!(out, "    {}", esc(&d))?;
+    }
+    verdict_lines(out, f, opts, p)?;
+    for r in &f.related {
+        let secret = if opts.redact {
+            crate::finding::redact(&r.secret)
+        } else {
+            r.secret.clone()
+        };
+        writeln!(
+            out,
+            "    paired with {} {} at line {}:{}",
+            esc(&r.rule_id),
+            esc(&secret),
+            r.line,
+            r.column
+        )?;
+    }
+    if let Some(c) = &f.commit {
+        let short: String = c.id.chars().take(12).collect();
+        writeln!(
+            out,
+            "    commit {}  {} <{}>  {}  {}",
+            esc(&short),
+            esc(&c.author),
+            esc(&c.email),
+            esc(&c.date),
+            esc(&c.summary)
+        )?;
+    }
+    if !alone {
+        return Ok(());
+    }
+    if f.other_occurrences > 0 {
+        writeln!(
+            out,
+            "    also in {} other commit/path place(s)",
+            f.other_occurrences
+        )?;
+    }
+    if let Some(w) = &f.whereabouts {
+        writeln!(out, "    {}", p.wrap(w.emphasis(), &esc(&w.line())))?;
+    }
+    Ok(())
+}
+
+/// The offline signal and the `--verify` answer, each on its own line.
+fn verdict_lines(
+    out: &mut dyn Write,
+    f: &Finding,
+    opts: &ReportOptions,
+    p: &Paint,
+) -> std::io::Result<()> {
+    if let Some(sig) = opts.verdicts.signal(f) {
+        writeln!(out, "    {}", p.wrap("1", sig.line()))?;
+    }
+    if let Some(v) = opts.verdicts.verification(f) {
+        let code = if v.status == crate::verify::Status::Live {
+            "1;31"
+        } else {
+            "1"
+        };
+        writeln!(out, "    {}", p.wrap(code, &esc(&v.line())))?;
+    }
     Ok(())
 }
 
