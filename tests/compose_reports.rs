@@ -287,32 +287,30 @@ fn terraform_advice_is_pack_data_a_config_can_replace() {
         "[[advice]]\nid = \"terraform\"\ntitle = \"Terraform (team policy)\"\n\
          exposed_only_steps = [1]\ntext = '''\n1. Rotate it.\n   Today.\n2. Use the vault module.'''\n",
     );
+    // The config's advice, from its heading on, and the whole report.
+    let advice = |args: &[&str]| {
+        let run = fx.keyfence(args);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let tail = run
+            .stdout
+            .split("What to do now — Terraform (team policy)\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{}", run.stdout))
+            .to_string();
+        (tail, run.stdout)
+    };
     // An audit (exposed): every step.
-    let run = fx.keyfence(&["scan", "main.tf"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let tail = run
-        .stdout
-        .split("What to do now — Terraform (team policy)\n")
-        .nth(1)
-        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let (tail, all) = advice(&["scan", "main.tf"]);
     assert!(
         tail.starts_with("  1. Rotate it.\n     Today.\n  2. Use the vault module.\n"),
         "{tail}"
     );
-    assert!(!run
-        .stdout
-        .contains("Credentials in Terraform configuration"));
+    assert!(!all.contains("Credentials in Terraform configuration"));
     // Before a commit: the exposed-only step drops out, the rest renumbered.
     fx.git(&["add", "main.tf"]);
-    let run = fx.keyfence(&["protect"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let tail = run
-        .stdout
-        .split("What to do now — Terraform (team policy)\n")
-        .nth(1)
-        .unwrap_or_else(|| panic!("{}", run.stdout));
+    let (tail, all) = advice(&["protect"]);
     assert!(tail.starts_with("  1. Use the vault module.\n"), "{tail}");
-    assert!(!run.stdout.contains("Rotate it."), "{}", run.stdout);
+    assert!(!all.contains("Rotate it."), "{all}");
 }
 
 /// The history the snapshot tells: a key added in a.tf and changed there, moved to

@@ -123,15 +123,11 @@ impl<'a> JsonFinding<'a> {
     }
 }
 
-pub fn write(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    opts: &ReportOptions,
-) -> std::io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
+    let (findings, _, opts) = input.parts();
     // Streamed: one finding's view at a time, not a second copy of every finding.
     let items = Lazy(|| findings.iter().map(|f| JsonFinding::new(f, opts)));
-    super::sanitize::write_json(out, &items)?;
-    writeln!(out)
+    super::write_document(out, &items)
 }
 
 /// Serializes as a sequence, building each item only when it is written.

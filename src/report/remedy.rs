@@ -97,10 +97,20 @@ pub fn write_aws<'a>(
         if let Some(u) = k.verified(opts).and_then(|v| v.user.as_deref()) {
             who.push_str(&format!(", {}", esc(u)));
         }
+        let why = match opts.gate {
+            Gate::Commit => "caught before commit: nothing has left this machine",
+            Gate::Push => "committed, not pushed: the push was refused and nothing was sent",
+            Gate::Exposed => "it is, or may be, public: treat it as compromised",
+        };
+        writeln!(out, "{} {who} ({why})", bold("What to do now —"))?;
         match opts.gate {
-            Gate::Commit => commit_advice(out, k, opts, &who, bold)?,
-            Gate::Push => push_advice(out, k, opts, &who, bold)?,
-            Gate::Exposed => exposed_advice(out, k, opts, &who, bold)?,
+            Gate::Commit => commit_step(out, k)?,
+            Gate::Push => push_step(out, k)?,
+            Gate::Exposed => exposed_advice(out, k, opts)?,
+        }
+        if opts.gate != Gate::Exposed {
+            keep_out_of_code(out, 2)?;
+            rotate_if_shared(out, k, opts, 3)?;
         }
     }
     // A secret key or session token without its key ID: still the gate's advice, no commands.
@@ -110,30 +120,40 @@ pub fn write_aws<'a>(
                 handled.push(&f.rule_id);
             }
         }
-        writeln!(out)?;
-        let places: Vec<String> = keyless.iter().map(|f| place(f)).collect();
-        writeln!(
-            out,
-            "{} AWS secret without its key ID ({})",
-            bold("What to do now —"),
-            esc(&places.join(", "))
-        )?;
-        let step = if opts.gate == Gate::Commit {
-            "Take it out of the staged change (git restore --staged -- FILE, then delete it from the file)"
-        } else {
-            "Drop it from the commits you have not pushed (amend or rebase them), then push again"
-        };
-        writeln!(out, "  1. {step}.")?;
-        writeln!(
-            out,
-            "  2. Keep it out of code: ~/.aws/credentials, environment variables, or SSO / OIDC."
-        )?;
-        writeln!(
-            out,
-            "  3. Nothing has left this machine: rotate it only if it was ever shared elsewhere."
-        )?;
+        keyless_advice(out, &keyless, opts.gate, bold)?;
     }
     Ok(handled)
+}
+
+/// Before a secret half without its key ID leaves the machine: the gate's steps, no commands.
+fn keyless_advice(
+    out: &mut dyn Write,
+    keyless: &[&Finding],
+    gate: Gate,
+    bold: &dyn Fn(&str) -> String,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    let places: Vec<String> = keyless.iter().map(|f| place(f)).collect();
+    writeln!(
+        out,
+        "{} AWS secret without its key ID ({})",
+        bold("What to do now —"),
+        esc(&places.join(", "))
+    )?;
+    let step = if gate == Gate::Commit {
+        "Take it out of the staged change (git restore --staged -- FILE, then delete it from the file)"
+    } else {
+        "Drop it from the commits you have not pushed (amend or rebase them), then push again"
+    };
+    writeln!(out, "  1. {step}.")?;
+    writeln!(
+        out,
+        "  2. Keep it out of code: ~/.aws/credentials, environment variables, or SSO / OIDC."
+    )?;
+    writeln!(
+        out,
+        "  3. Nothing has left this machine: rotate it only if it was ever shared elsewhere."
+    )
 }
 
 /// True for a rule whose matches are a composite rule's secret half as they are (an AWS secret
@@ -198,18 +218,8 @@ fn rotate_if_shared(
     }
 }
 
-fn commit_advice(
-    out: &mut dyn Write,
-    k: &Key,
-    opts: &ReportOptions,
-    who: &str,
-    bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} {who} (caught before commit: nothing has left this machine)",
-        bold("What to do now —")
-    )?;
+/// Step 1 before a commit: take it out of the staged change (or the message).
+fn commit_step(out: &mut dyn Write, k: &Key) -> std::io::Result<()> {
     let files = files(k);
     if files.is_empty() {
         writeln!(
@@ -226,22 +236,11 @@ fn commit_advice(
             )?;
         }
     }
-    keep_out_of_code(out, 2)?;
-    rotate_if_shared(out, k, opts, 3)
+    Ok(())
 }
 
-fn push_advice(
-    out: &mut dyn Write,
-    k: &Key,
-    opts: &ReportOptions,
-    who: &str,
-    bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} {who} (committed, not pushed: the push was refused and nothing was sent)",
-        bold("What to do now —")
-    )?;
+/// Step 1 before a push: the commands that drop it from each unpushed commit.
+fn push_step(out: &mut dyn Write, k: &Key) -> std::io::Result<()> {
     writeln!(
         out,
         "  1. Drop it from the commits you have not pushed. For each commit below: remove the key\n     \
@@ -284,23 +283,11 @@ fn push_advice(
     writeln!(
         out,
         "     Then push again: keyfence checks the commits once more."
-    )?;
-    keep_out_of_code(out, 2)?;
-    rotate_if_shared(out, k, opts, 3)
+    )
 }
 
-fn exposed_advice(
-    out: &mut dyn Write,
-    k: &Key,
-    opts: &ReportOptions,
-    who: &str,
-    bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} {who} (it is, or may be, public: treat it as compromised)",
-        bold("What to do now —")
-    )?;
+/// Every step once it is, or may be, public: the incident runbook in short.
+fn exposed_advice(out: &mut dyn Write, k: &Key, opts: &ReportOptions) -> std::io::Result<()> {
     let id = esc(k.id);
     if k.temporary() {
         let role = k

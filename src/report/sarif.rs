@@ -10,7 +10,6 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::ReportOptions;
 use crate::finding::{detail, Finding};
 use crate::rules::{RuleSet, Severity};
 
@@ -164,12 +163,8 @@ fn rule_object(id: &str, rules: &RuleSet) -> Value {
     })
 }
 
-pub fn write(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    rules: &RuleSet,
-    opts: &ReportOptions,
-) -> std::io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
+    let (findings, rules, opts) = input.parts();
     // Only the rules that produced results, in a stable order, so ruleIndex is meaningful.
     let used: BTreeMap<&str, usize> = {
         let mut ids: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
@@ -297,8 +292,7 @@ pub fn write(
         }],
         version: "2.1.0",
     };
-    super::sanitize::write_json(out, &doc)?;
-    writeln!(out)
+    super::write_document(out, &doc)
 }
 
 #[cfg(test)]

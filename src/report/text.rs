@@ -8,7 +8,7 @@ use std::io::Write;
 use super::escape_control as esc;
 use super::ReportOptions;
 use crate::finding::Finding;
-use crate::rules::{RuleSet, Severity};
+use crate::rules::Severity;
 
 pub(super) struct Paint {
     on: bool,
@@ -33,12 +33,8 @@ impl Paint {
     }
 }
 
-pub fn write(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    rules: &RuleSet,
-    opts: &ReportOptions,
-) -> std::io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
+    let (findings, rules, opts) = input.parts();
     let p = Paint { on: opts.color };
     // History and range findings of the same secret make one block: where it is, where it has
     // been. Anything else (and a secret found once) is one block per finding.

@@ -60,14 +60,8 @@ impl Requires {
         }
         let shape = match &spec.shape {
             Some(name) => Some(Shape::by_name(name).ok_or_else(|| {
-                format!(
-                    "unknown `requires.shape`; expected one of {}",
-                    Shape::NAMES
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                let names = Shape::NAMES.join("`, `");
+                format!("unknown `requires.shape`; expected one of `{names}`")
             })?),
             None => None,
         };
