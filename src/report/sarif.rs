@@ -163,6 +163,86 @@ fn rule_object(id: &str, rules: &RuleSet) -> Value {
     })
 }
 
+/// A result's properties: what the JSON report says of the finding that SARIF has no place for.
+fn properties(f: &Finding, opts: &super::ReportOptions) -> Map<String, Value> {
+    let mut props = Map::new();
+    props.insert("severity".into(), json!(f.severity.as_str()));
+    // The path as found (the URI percent-encodes it), as in the JSON report.
+    props.insert("file".into(), json!(f.file));
+    props.insert(
+        "security-severity".into(),
+        json!(security_severity(f.severity)),
+    );
+    props.insert("secret".into(), json!(f.shown_secret(opts.redact)));
+    props.insert("entropy".into(), json!(f.entropy));
+    props.insert("source".into(), json!(f.source));
+    let detail = |k| json!(f.details.value(k));
+    props.insert("account_id".into(), detail(detail::ACCOUNT_ID));
+    props.insert("key_type".into(), detail(detail::KEY_TYPE));
+    props.insert("decoded".into(), json!(f.decoded));
+    props.insert("block".into(), detail(detail::BLOCK));
+    if let Some(v) = opts.verdicts.verification(f) {
+        props.insert("verification".into(), json!(v));
+    }
+    if let Some(sig) = opts.verdicts.signal(f) {
+        props.insert("key_signal".into(), json!(sig));
+    }
+    if let Some(w) = &f.whereabouts {
+        props.insert("whereabouts".into(), json!(w));
+    }
+    if let Some(c) = &f.commit {
+        props.insert("commit".into(), json!(c.id));
+        props.insert("author".into(), json!(c.author));
+        props.insert("email".into(), json!(c.email));
+        props.insert("date".into(), json!(c.date));
+        props.insert("message".into(), json!(c.summary));
+    }
+    props
+}
+
+/// The finding's region, with its (redacted) match as the snippet.
+fn region(f: &Finding, opts: &super::ReportOptions) -> Value {
+    let mut region = json!({
+        "startLine": f.line,
+        "startColumn": f.column,
+        "endLine": f.end_line,
+        "endColumn": f.end_column,
+    });
+    let snippet = f.shown_match(opts.redact);
+    if !snippet.is_empty() {
+        region["snippet"] = json!({ "text": snippet });
+    }
+    region
+}
+
+/// The other parts of the credential (a pair's key ID), in the same file.
+fn related(f: &Finding, artifact: &Value, opts: &super::ReportOptions) -> Vec<Value> {
+    f.related
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let secret = if opts.redact {
+                crate::finding::redact(&r.secret)
+            } else {
+                r.secret.clone()
+            };
+            json!({
+                "id": i + 1,
+                "message": { "text": format!("{}: {secret}", r.rule_id) },
+                "physicalLocation": {
+                    "artifactLocation": artifact,
+                    "region": {
+                        "startLine": r.line,
+                        "startColumn": r.column,
+                        "endLine": r.end_line,
+                        "endColumn": r.end_column
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
 pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
     let (findings, rules, opts) = input.parts();
     // Only the rules that produced results, in a stable order, so ruleIndex is meaningful.
@@ -174,77 +254,11 @@ pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Resul
     };
     let rule_objs: Vec<Value> = used.keys().map(|id| rule_object(id, rules)).collect();
     let root = src_root();
-    let redact = |s: &str| {
-        if opts.redact {
-            crate::finding::redact(s)
-        } else {
-            s.to_string()
-        }
-    };
     // Streamed: each result's JSON tree is built when written, then dropped. Building them all
     // first cost ~14 KB per finding (14 GB for a million).
     let results = super::json::Lazy(|| {
         findings.iter().map(|f| {
             let artifact = artifact(f, root.as_deref());
-            let mut props = Map::new();
-            props.insert("severity".into(), json!(f.severity.as_str()));
-            // The path as found (the URI percent-encodes it), as in the JSON report.
-            props.insert("file".into(), json!(f.file));
-            props.insert("security-severity".into(), json!(security_severity(f.severity)));
-            props.insert("secret".into(), json!(f.shown_secret(opts.redact)));
-            props.insert("entropy".into(), json!(f.entropy));
-            props.insert("source".into(), json!(f.source));
-            let detail = |k| json!(f.details.value(k));
-            props.insert("account_id".into(), detail(detail::ACCOUNT_ID));
-            props.insert("key_type".into(), detail(detail::KEY_TYPE));
-            props.insert("decoded".into(), json!(f.decoded));
-            props.insert("block".into(), detail(detail::BLOCK));
-            if let Some(v) = opts.verdicts.verification(f) {
-                props.insert("verification".into(), json!(v));
-            }
-            if let Some(sig) = opts.verdicts.signal(f) {
-                props.insert("key_signal".into(), json!(sig));
-            }
-            if let Some(w) = &f.whereabouts {
-                props.insert("whereabouts".into(), json!(w));
-            }
-            if let Some(c) = &f.commit {
-                props.insert("commit".into(), json!(c.id));
-                props.insert("author".into(), json!(c.author));
-                props.insert("email".into(), json!(c.email));
-                props.insert("date".into(), json!(c.date));
-                props.insert("message".into(), json!(c.summary));
-            }
-            let related: Vec<Value> = f
-                .related
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    json!({
-                        "id": i + 1,
-                        "message": { "text": format!("{}: {}", r.rule_id, redact(&r.secret)) },
-                        "physicalLocation": {
-                            "artifactLocation": artifact,
-                            "region": {
-                                "startLine": r.line,
-                                "startColumn": r.column,
-                                "endLine": r.end_line,
-                                "endColumn": r.end_column
-                            }
-                        }
-                    })
-                })
-                .collect();
-            let mut region = json!({
-                "startLine": f.line,
-                "startColumn": f.column,
-                "endLine": f.end_line,
-                "endColumn": f.end_column,
-            });
-            let snippet = f.shown_match(opts.redact);
-            if !snippet.is_empty() {
-                region["snippet"] = json!({ "text": snippet });
-            }
             let mut result = json!({
                 "ruleId": f.rule_id,
                 "ruleIndex": used[f.rule_id.as_str()],
@@ -253,12 +267,13 @@ pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Resul
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": artifact,
-                        "region": region
+                        "region": region(f, opts)
                     }
                 }],
                 "partialFingerprints": { "keyfence/v1": f.fingerprint },
-                "properties": props
+                "properties": properties(f, opts)
             });
+            let related = related(f, &artifact, opts);
             if !related.is_empty() {
                 result["relatedLocations"] = Value::Array(related);
             }
