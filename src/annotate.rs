@@ -16,46 +16,65 @@ pub(crate) fn block(text: &[u8], path: Option<&str>, at: usize) -> Option<String
         .and_then(|_| crate::terraform::enclosing_block(text, at))
 }
 
-/// Attaches every detail known for `f`; `block` is where [`block`] placed it.
-pub(crate) fn annotate(f: &mut Finding, block: Option<String>, rules: &RuleSet) {
-    if let Some(id) = access_key_id(f, rules) {
-        for d in crate::aws::details(&id) {
-            f.details.set(d);
-        }
-    }
-    if let Some(b) = block {
-        f.details.set(Detail {
-            key: detail::BLOCK,
-            text: format!("in {b}"),
-            value: b,
-        });
-        f.details.advise(TERRAFORM_ADVICE);
-    }
-    if f.file
-        .as_deref()
-        .is_some_and(crate::terraform::is_state_path)
-    {
-        f.details.advise(TERRAFORM_ADVICE);
-    }
+/// The annotators of one rule set: which rules' secrets are AWS access key IDs, and which rules
+/// are composite (their related parts may be one), looked up once rather than per finding.
+pub(crate) struct Annotator<'a> {
+    key_id_rules: Vec<&'a str>,
+    composites: Vec<&'a str>,
 }
 
-/// The AWS access key ID `f` carries: its own secret when its rule validates key IDs, else the
-/// part of a composite finding whose rule does.
-fn access_key_id(f: &Finding, rules: &RuleSet) -> Option<String> {
-    let is_key_id = |rule: &str| {
-        rules
-            .get(rule)
-            .is_some_and(|r| r.validator == Some(Validator::AwsKeyId))
-    };
-    if is_key_id(&f.rule_id) {
-        return Some(f.secret.clone());
+impl<'a> Annotator<'a> {
+    pub(crate) fn new(rules: &'a RuleSet) -> Self {
+        let ids = |keep: &dyn Fn(&crate::rules::Rule) -> bool| {
+            rules
+                .rules
+                .iter()
+                .filter(|r| keep(r))
+                .map(|r| r.id.as_str())
+                .collect()
+        };
+        Annotator {
+            key_id_rules: ids(&|r| r.validator == Some(Validator::AwsKeyId)),
+            composites: ids(&|r| r.requires.is_some()),
+        }
     }
-    let composite = rules.get(&f.rule_id).is_some_and(|r| r.requires.is_some());
-    if !composite {
-        return None;
+
+    /// Attaches every detail known for `f`; `block` is where [`block`] placed it.
+    pub(crate) fn annotate(&self, f: &mut Finding, block: Option<String>) {
+        if let Some(id) = self.access_key_id(f) {
+            for d in crate::aws::details(&id) {
+                f.details.set(d);
+            }
+        }
+        if let Some(b) = block {
+            f.details.set(Detail {
+                key: detail::BLOCK,
+                text: format!("in {b}"),
+                value: b,
+            });
+            f.details.advise(TERRAFORM_ADVICE);
+        }
+        if f.file
+            .as_deref()
+            .is_some_and(crate::terraform::is_state_path)
+        {
+            f.details.advise(TERRAFORM_ADVICE);
+        }
     }
-    f.related
-        .iter()
-        .find(|r| is_key_id(&r.rule_id))
-        .map(|r| r.secret.clone())
+
+    /// The AWS access key ID `f` carries: its own secret when its rule validates key IDs, else
+    /// the part of a composite finding whose rule does.
+    fn access_key_id(&self, f: &Finding) -> Option<String> {
+        let is_key_id = |rule: &str| self.key_id_rules.contains(&rule);
+        if is_key_id(&f.rule_id) {
+            return Some(f.secret.clone());
+        }
+        if !self.composites.contains(&f.rule_id.as_str()) {
+            return None;
+        }
+        f.related
+            .iter()
+            .find(|r| is_key_id(&r.rule_id))
+            .map(|r| r.secret.clone())
+    }
 }

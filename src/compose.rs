@@ -32,16 +32,20 @@ impl Placed {
 
 /// Builds the findings of every enabled composite rule from `placed`, then annotates them all.
 pub(crate) fn finish(text: &[u8], mut placed: Vec<Placed>, rules: &RuleSet) -> Vec<Finding> {
+    if placed.is_empty() {
+        return Vec::new();
+    }
     for rule in &rules.rules {
         if let Some(req) = &rule.requires {
             pair(text, &mut placed, rule, req);
         }
     }
+    let annotator = annotate::Annotator::new(rules);
     placed
         .into_iter()
         .map(|p| {
             let mut f = p.finding;
-            annotate::annotate(&mut f, p.block, rules);
+            annotator.annotate(&mut f, p.block);
             f
         })
         .collect()
