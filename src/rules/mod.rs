@@ -4,8 +4,10 @@
 //! compiles each rule once. A bad regex or an unknown field is a load error naming the file, the
 //! line and the rule — never silently dropped.
 
+pub mod advice;
 pub mod check;
 pub mod placeholder;
+pub mod requires;
 pub mod spec;
 
 use std::collections::HashMap;
@@ -270,6 +272,8 @@ pub struct Rule {
     pub example_path: Option<String>,
     pub allowlist: Allowlist,
     pub validator: Option<Validator>,
+    /// A composite rule's other half (see [`requires`]).
+    pub requires: Option<requires::Requires>,
     /// Where the rule was defined, for `rules list` and error messages.
     pub origin: Origin,
 }
@@ -392,6 +396,8 @@ pub struct RuleSet {
     pub allowlist: Allowlist,
     /// The config's `inline_allow`, when it sets one.
     pub inline_allow: Option<crate::filters::InlineAllow>,
+    /// Pack-level advice texts, in load order.
+    pub advice: Vec<advice::Advice>,
 }
 
 /// A TOML text and the name to report in errors.
@@ -420,6 +426,7 @@ pub struct RuleSetBuilder {
     counts: Counts,
     /// The last `inline_allow` a config set.
     inline_allow: Option<crate::filters::InlineAllow>,
+    advice: Vec<advice::Advice>,
 }
 
 /// The shipped pack whose rules are catch-alls.
@@ -512,6 +519,7 @@ impl RuleSetBuilder {
         if spec.inline_allow.is_some() {
             self.inline_allow = spec.inline_allow;
         }
+        self.advice.append(&mut spec.advice);
         if let Some(al) = spec.allowlist.take() {
             let origin = Origin {
                 file: pack.file.clone(),
@@ -597,6 +605,7 @@ impl RuleSetBuilder {
             rules,
             allowlist,
             inline_allow: self.inline_allow,
+            advice: self.advice,
         })
     }
 }
@@ -831,7 +840,9 @@ fn compile_rule(
             .and_then(|p| p.first())
             .map(|g| example_path_for(g))
     });
+    let requires = spec.requires.as_ref().map(requires::Requires::compile);
     Ok(Rule {
+        requires: requires.transpose().map_err(err)?,
         description,
         severity: spec.severity.unwrap_or(Severity::High),
         regex,
