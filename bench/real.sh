@@ -44,26 +44,26 @@ for mode in $MODES; do
   staged)
     cd "$DATA/pc-terraform"
     row "floor: git diff --cached (terraform)" git diff --cached --quiet --exit-code
-    row "keyfence protect --staged (new)" "$NEW" protect --staged --no-progress -q -o /dev/null
-    [ -n "$OLD" ] && row "keyfence protect --staged (old)" "$OLD" protect --staged --no-progress -q -o /dev/null
+    row "keyfence protect --staged (new)" "$NEW" protect --staged --no-progress -q
+    [ -n "$OLD" ] && row "keyfence protect --staged (old)" "$OLD" protect --staged --no-progress -q
     cd - >/dev/null ;;
   range)
     repo="$DATA/terraform.git"
     tip=$(git --git-dir="$repo" rev-parse HEAD)
     one="$tip~1..$tip"; many="$tip~1000..$tip"
     row "floor: git log -p, 1 commit" git --git-dir="$repo" log -p "$one"
-    row "keyfence range, 1 commit (new)" "$NEW" history "$one" --added-only --repo "$repo" --no-progress -q -o /dev/null
-    [ -n "$OLD" ] && row "keyfence range, 1 commit (old)" "$OLD" history "$one" --added-only --repo "$repo" --no-progress -q -o /dev/null
+    row "keyfence range, 1 commit (new)" "$NEW" history "$one" --added-only --repo "$repo" --no-progress -q
+    [ -n "$OLD" ] && row "keyfence range, 1 commit (old)" "$OLD" history "$one" --added-only --repo "$repo" --no-progress -q
     row "floor: git log -p, 1000 commits" git --git-dir="$repo" log -p "$many"
-    row "keyfence range, 1000 commits (new)" "$NEW" history "$many" --added-only --repo "$repo" --no-progress -q -o /dev/null
-    [ -n "$OLD" ] && row "keyfence range, 1000 commits (old)" "$OLD" history "$many" --added-only --repo "$repo" --no-progress -q -o /dev/null
+    row "keyfence range, 1000 commits (new)" "$NEW" history "$many" --added-only --repo "$repo" --no-progress -q
+    [ -n "$OLD" ] && row "keyfence range, 1000 commits (old)" "$OLD" history "$many" --added-only --repo "$repo" --no-progress -q
     ;;
   history)
     for name in terraform git; do
       repo="$DATA/$name.git"
       row "floor: cat-file --batch-all-objects ($name)" git --git-dir="$repo" cat-file --batch-all-objects --batch --unordered
-      row "keyfence history ($name, new)" "$NEW" history --repo "$repo" --no-progress -q -o /dev/null
-      [ -n "$OLD" ] && row "keyfence history ($name, old)" "$OLD" history --repo "$repo" --no-progress -q -o /dev/null
+      row "keyfence history ($name, new)" "$NEW" history --repo "$repo" --no-progress -q
+      [ -n "$OLD" ] && row "keyfence history ($name, old)" "$OLD" history --repo "$repo" --no-progress -q
       [ -x $P/betterleaks ] && row "betterleaks ($name)" $P/betterleaks git "$repo" --report-format json --report-path /dev/null --no-banner --exit-code 0 --log-level error
       [ -x $P/gitleaks ] && row "gitleaks ($name)" $P/gitleaks git "$repo" --report-format json --report-path /dev/null --no-banner --exit-code 0 --log-level error
     done ;;
@@ -71,8 +71,8 @@ for mode in $MODES; do
     for name in moby terraform; do
       tree="$DATA/tree-$name"
       row "floor: rg -c AKIA ($name tree)" rg -c --hidden 'AKIA[0-9A-Z]{16}' "$tree"
-      row "keyfence scan ($name tree, new)" "$NEW" scan "$tree" --no-progress -q -o /dev/null
-      [ -n "$OLD" ] && row "keyfence scan ($name tree, old)" "$OLD" scan "$tree" --no-progress -q -o /dev/null
+      row "keyfence scan ($name tree, new)" "$NEW" scan "$tree" --no-progress -q
+      [ -n "$OLD" ] && row "keyfence scan ($name tree, old)" "$OLD" scan "$tree" --no-progress -q
     done ;;
   esac
 done

@@ -6,7 +6,6 @@ use std::ops::Range;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use crate::aws::KeyType;
 use crate::rules::Severity;
 
 /// Where a finding was seen.
@@ -62,20 +61,88 @@ pub struct Finding {
     /// Other parts of the same credential found elsewhere in the blob (the access key ID of an
     /// `aws-credential-pair`).
     pub related: Vec<Related>,
-    /// The AWS account an access key ID belongs to, decoded offline from the key ID.
-    pub account_id: Option<u64>,
-    /// Long-term (AKIA) or temporary (ASIA) AWS key.
-    pub key_type: Option<KeyType>,
+    /// What domain annotators know about it (an AWS account, a key type, the enclosing
+    /// Terraform block), as generic facts that reporters print without knowing the domain.
+    pub details: Details,
     /// How the secret was encoded where it was found (`base64`, `percent`, `base64+base64`, …);
     /// the location is then the encoded span.
     pub decoded: Option<String>,
-    /// The enclosing Terraform block (`provider "aws" (alias prod)`), for Terraform files.
-    pub block: Option<String>,
     /// Audits: every (commit, path, line) where this secret was found, this finding's own place
     /// first; empty elsewhere.
     pub occurrences: Vec<Occurrence>,
     /// Audits: where the secret is now and who has it; `None` for scans and gates.
     pub whereabouts: Option<Whereabouts>,
+}
+
+/// A fact a domain annotator attached to a finding: `key` is its JSON field name, `value` what
+/// machines get, `text` the words people read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detail {
+    pub key: &'static str,
+    pub value: String,
+    pub text: String,
+}
+
+/// The JSON field names of the details that reports show, in their order.
+pub mod detail {
+    /// The 12-digit account an access key belongs to.
+    pub const ACCOUNT_ID: &str = "account_id";
+    /// `long-term` | `temporary` | `other`.
+    pub const KEY_TYPE: &str = "key_type";
+    /// The enclosing named block (`provider "aws" (alias prod)`).
+    pub const BLOCK: &str = "block";
+    /// Every key above, in the order text shows them.
+    pub const ORDER: &[&str] = &[ACCOUNT_ID, KEY_TYPE, BLOCK];
+}
+
+/// A finding's details, and the pack-level advice texts (by id) that apply to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details {
+    items: Vec<Detail>,
+    advice: Vec<&'static str>,
+}
+
+impl Details {
+    /// Adds or replaces the detail with `d.key`.
+    pub fn set(&mut self, d: Detail) {
+        match self.items.iter_mut().find(|x| x.key == d.key) {
+            Some(x) => *x = d,
+            None => self.items.push(d),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Detail> {
+        self.items.iter().find(|d| d.key == key)
+    }
+
+    /// The value of `key`, when set.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.get(key).map(|d| d.value.as_str())
+    }
+
+    /// The details in the order of [`detail::ORDER`], then any others as added.
+    pub fn ordered(&self) -> impl Iterator<Item = &Detail> {
+        let rank = |d: &Detail| {
+            detail::ORDER
+                .iter()
+                .position(|k| *k == d.key)
+                .unwrap_or(usize::MAX)
+        };
+        let mut v: Vec<&Detail> = self.items.iter().collect();
+        v.sort_by_key(|d| rank(d));
+        v.into_iter()
+    }
+
+    /// Names a pack-level advice text (`[[advice]] id`) that applies.
+    pub fn advise(&mut self, id: &'static str) {
+        if !self.advice.contains(&id) {
+            self.advice.push(id);
+        }
+    }
+
+    pub fn advice(&self) -> &[&'static str] {
+        &self.advice
+    }
 }
 
 /// One place in history where a secret was introduced.
@@ -104,6 +171,15 @@ pub struct Whereabouts {
 }
 
 impl Whereabouts {
+    /// The text report's emphasis: bold while the secret is at HEAD or published, dim otherwise.
+    pub fn emphasis(&self) -> &'static str {
+        if self.present_at_head || self.published {
+            "1"
+        } else {
+            "2"
+        }
+    }
+
     /// The one-line summary of the text report (paths not yet escaped).
     pub fn line(&self) -> String {
         let mut s = if self.present_at_head {
@@ -309,11 +385,6 @@ impl Finding {
         }
     }
 
-    /// The account ID as AWS writes it: 12 digits, zero-padded.
-    pub fn account_id_str(&self) -> Option<String> {
-        self.account_id.map(|a| format!("{a:012}"))
-    }
-
     pub fn is_aws(&self) -> bool {
         self.rule_id.starts_with("aws-")
     }
@@ -346,10 +417,8 @@ mod tests {
             other_occurrences: 0,
             source: SourceKind::File,
             related: Vec::new(),
-            account_id: None,
-            key_type: None,
+            details: Details::default(),
             decoded: None,
-            block: None,
             occurrences: Vec::new(),
             whereabouts: None,
         }

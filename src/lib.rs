@@ -3,11 +3,13 @@
 //! Data flows one way: `sources` yield blobs → `engine` finds matches → `filters` drop what the
 //! user allowed → `finding`s go to a `report` → an exit status.
 
+pub(crate) mod annotate;
 pub mod aws;
 pub mod baseline;
 pub mod blob;
 pub mod cli;
 pub mod commands;
+pub(crate) mod compose;
 pub mod config;
 pub mod engine;
 pub mod error;

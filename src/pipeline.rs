@@ -8,13 +8,12 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::aws;
 use crate::blob::{self, BinaryText, Content, Locator};
+use crate::compose;
 use crate::engine::decode::decode_spans;
 use crate::engine::{line_around, At, Engine};
 use crate::filters;
 use crate::finding::{cap_str, fingerprint, redact_spans, Finding, SourceKind};
-use crate::terraform;
 
 /// Longest match text kept on a finding; a regex spanning a block need not copy the block. The
 /// cap applies after redaction (see [`redact_spans`]), never before.
@@ -269,7 +268,6 @@ fn scan_text_in(
     });
 
     let secrets = BlobSecrets::new(&hits);
-    let tf = path.is_some_and(terraform::is_terraform_path);
     let mut locator = Locator::new(scope.binary.map_or(text, |(_, raw)| raw));
     let place = |at: usize| scope.binary.map_or(at, |(b, _)| b.original_offset(at));
     let every_line = scope.lines.is_none();
@@ -322,34 +320,14 @@ fn scan_text_in(
             other_occurrences: 0,
             source,
             related: Vec::new(),
-            account_id: None,
-            key_type: None,
+            details: Default::default(),
             decoded: h.decoded,
-            block: tf
-                .then(|| terraform::enclosing_block(text, h.at.start))
-                .flatten(),
             occurrences: Vec::new(),
             whereabouts: None,
         };
-        placed.push(aws::Placed {
-            span: h.at,
-            finding,
-        });
+        placed.push(compose::Placed::new(text, h.at, finding));
     }
-    let pair_rule = engine
-        .rule_set()
-        .get(aws::PAIR_RULE)
-        .map(|r| (r.description.as_str(), r.severity));
-    aws::pair(text, &mut placed, pair_rule);
-    let findings = placed
-        .into_iter()
-        .map(|p| {
-            let mut f = p.finding;
-            aws::annotate(&mut f);
-            f
-        })
-        .collect();
-    (findings, dropped)
+    (compose::finish(text, placed, engine.rule_set()), dropped)
 }
 
 /// Secret ranges up to this long are kept in a plain sorted list (see [`BlobSecrets`]).

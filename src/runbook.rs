@@ -58,8 +58,18 @@ impl Incident {
     fn steps(&self) -> Vec<Step> {
         let id = self.id();
         let user = self.user();
-        let mut steps = Vec::new();
+        vec![
+            self.contain(&id, &user),
+            look(&id),
+            clean_up(),
+            self.harden(&user),
+            bill(),
+            purge(&id),
+        ]
+    }
 
+    /// Stop the key working: deactivate, replace, delete; a temporary key revokes its role's sessions.
+    fn contain(&self, id: &str, user: &str) -> Step {
         let mut contain = Vec::new();
         if self.key_id.is_none() {
             contain.push(item(
@@ -114,61 +124,15 @@ impl Incident {
                 )],
             ));
         }
-        steps.push(Step {
+        Step {
             title: "Contain: stop the key working",
             items: contain,
-        });
+        }
+    }
 
-        steps.push(Step {
-            title: "Look: what did the key do (CloudTrail keeps 90 days of events per region)",
-            items: vec![item(
-                "Every call made with the key, in every region:",
-                &[&format!(
-                    "for r in $(aws ec2 describe-regions --query 'Regions[].RegionName' --output text); do\n  \
-                     echo \"== $r\"\n  \
-                     aws cloudtrail lookup-events --region \"$r\" --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={id} \\\n    \
-                     --query 'Events[].[EventTime,EventName,EventSource]' --output text\n\
-                     done"
-                )],
-            )],
-        });
-
-        steps.push(Step {
-            title: "Clean up: what an attacker starts, in EVERY region",
-            items: vec![
-                item(
-                    "Attackers start miners in every region at once; list EC2 instances, spot requests, \
-                     Lambda functions and RDS databases everywhere:",
-                    &["for r in $(aws ec2 describe-regions --query 'Regions[].RegionName' --output text); do\n  \
-                       echo \"== $r\"\n  \
-                       aws ec2 describe-instances --region \"$r\" --query 'Reservations[].Instances[].[InstanceId,State.Name,InstanceType,LaunchTime]' --output text\n  \
-                       aws ec2 describe-spot-instance-requests --region \"$r\" --query 'SpotInstanceRequests[].[SpotInstanceRequestId,State,CreateTime]' --output text\n  \
-                       aws lambda list-functions --region \"$r\" --query 'Functions[].[FunctionName,LastModified]' --output text\n  \
-                       aws rds describe-db-instances --region \"$r\" --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,InstanceCreateTime]' --output text\n\
-                       done"],
-                ),
-                item(
-                    "New IAM users, their access keys and console passwords (login profiles): remove what you did not create:",
-                    &["aws iam list-users --query 'Users[].[UserName,CreateDate]' --output text\n\
-                       for u in $(aws iam list-users --query 'Users[].UserName' --output text); do\n  \
-                       aws iam list-access-keys --user-name \"$u\" --query 'AccessKeyMetadata[].[UserName,AccessKeyId,Status,CreateDate]' --output text\n  \
-                       aws iam get-login-profile --user-name \"$u\" --query 'LoginProfile.[UserName,CreateDate]' --output text 2>/dev/null\n\
-                       done"],
-                ),
-                item(
-                    "Root access keys (1 means the root user has a key: attackers create one to come back, and sell it):",
-                    &["aws iam get-account-summary --query 'SummaryMap.AccountAccessKeysPresent'"],
-                ),
-                item(
-                    "Terminate what you did not start (instances, spot requests, functions, databases) in each region. \
-                     Do NOT close the account before every resource is terminated: a closed account keeps \
-                     billing for what still runs.",
-                    &[],
-                ),
-            ],
-        });
-
-        steps.push(Step {
+    /// The account settings that keep the next key from costing money.
+    fn harden(&self, user: &str) -> Step {
+        Step {
             title: "Harden the account",
             items: vec![
                 item(
@@ -212,45 +176,7 @@ impl Incident {
                     )],
                 ),
             ],
-        });
-
-        steps.push(Step {
-            title: "The bill",
-            items: vec![item(
-                "Once the account is secured (the steps above done), open an AWS Support case \
-                 (Account and billing) asking for a billing adjustment for the unauthorized usage; \
-                 AWS grants it only for a secured account.",
-                &[],
-            )],
-        });
-
-        steps.push(Step {
-            title: "Purge git history (it does not un-leak a pushed key)",
-            items: vec![
-                item(
-                    "Rewrite every commit, replacing the key ID and the secret. The replacements file holds \
-                     the secret: create it readable by you only, type the secret without echo, remove the file after:",
-                    &[&format!(
-                        "f=$(mktemp) && chmod 600 \"$f\"\n\
-                         printf '%s==>REMOVED-AWS-KEY-ID\\n' {id} >> \"$f\"\n\
-                         read -rsp 'secret access key: ' SECRET && printf '%s==>REMOVED-AWS-SECRET\\n' \"$SECRET\" >> \"$f\"; unset SECRET\n\
-                         git filter-repo --replace-text \"$f\"\n\
-                         rm -f \"$f\""
-                    )],
-                ),
-                item(
-                    "git filter-repo removes the origin remote: add it back and force-push every branch and tag:",
-                    &["git remote add origin URL\ngit push --force --all origin && git push --force --tags origin"],
-                ),
-                item(
-                    "Every collaborator re-clones (an old clone pushes the key back). Forks, clones, CI caches \
-                     and the host's cached views still hold it: purging does not un-leak a pushed key, \
-                     only deactivating it (step 1) makes it harmless.",
-                    &[],
-                ),
-            ],
-        });
-        steps
+        }
     }
 
     fn heading(&self) -> String {
@@ -339,5 +265,103 @@ impl Incident {
             temporary: KeyType::of(key_id) == Some(KeyType::Temporary),
             ..Incident::default()
         }
+    }
+}
+
+/// CloudTrail, per region: every call the key made.
+fn look(id: &str) -> Step {
+    Step {
+        title: "Look: what did the key do (CloudTrail keeps 90 days of events per region)",
+        items: vec![item(
+            "Every call made with the key, in every region:",
+            &[&format!(
+                "for r in $(aws ec2 describe-regions --query 'Regions[].RegionName' --output text); do\n  \
+                 echo \"== $r\"\n  \
+                 aws cloudtrail lookup-events --region \"$r\" --lookup-attributes AttributeKey=AccessKeyId,AttributeValue={id} \\\n    \
+                 --query 'Events[].[EventTime,EventName,EventSource]' --output text\n\
+                 done"
+            )],
+        )],
+    }
+}
+
+/// What attackers start, in every region, and the order that stops the billing.
+fn clean_up() -> Step {
+    Step {
+        title: "Clean up: what an attacker starts, in EVERY region",
+        items: vec![
+            item(
+                "Attackers start miners in every region at once; list EC2 instances, spot requests, \
+                 Lambda functions and RDS databases everywhere:",
+                &["for r in $(aws ec2 describe-regions --query 'Regions[].RegionName' --output text); do\n  \
+                   echo \"== $r\"\n  \
+                   aws ec2 describe-instances --region \"$r\" --query 'Reservations[].Instances[].[InstanceId,State.Name,InstanceType,LaunchTime]' --output text\n  \
+                   aws ec2 describe-spot-instance-requests --region \"$r\" --query 'SpotInstanceRequests[].[SpotInstanceRequestId,State,CreateTime]' --output text\n  \
+                   aws lambda list-functions --region \"$r\" --query 'Functions[].[FunctionName,LastModified]' --output text\n  \
+                   aws rds describe-db-instances --region \"$r\" --query 'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,InstanceCreateTime]' --output text\n\
+                   done"],
+            ),
+            item(
+                "New IAM users, their access keys and console passwords (login profiles): remove what you did not create:",
+                &["aws iam list-users --query 'Users[].[UserName,CreateDate]' --output text\n\
+                   for u in $(aws iam list-users --query 'Users[].UserName' --output text); do\n  \
+                   aws iam list-access-keys --user-name \"$u\" --query 'AccessKeyMetadata[].[UserName,AccessKeyId,Status,CreateDate]' --output text\n  \
+                   aws iam get-login-profile --user-name \"$u\" --query 'LoginProfile.[UserName,CreateDate]' --output text 2>/dev/null\n\
+                   done"],
+            ),
+            item(
+                "Root access keys (1 means the root user has a key: attackers create one to come back, and sell it):",
+                &["aws iam get-account-summary --query 'SummaryMap.AccountAccessKeysPresent'"],
+            ),
+            item(
+                "Terminate what you did not start (instances, spot requests, functions, databases) in each region. \
+                 Do NOT close the account before every resource is terminated: a closed account keeps \
+                 billing for what still runs.",
+                &[],
+            ),
+        ],
+    }
+}
+
+/// The billing adjustment, asked for once the account is secured.
+fn bill() -> Step {
+    Step {
+        title: "The bill",
+        items: vec![item(
+            "Once the account is secured (the steps above done), open an AWS Support case \
+             (Account and billing) asking for a billing adjustment for the unauthorized usage; \
+             AWS grants it only for a secured account.",
+            &[],
+        )],
+    }
+}
+
+/// Purging history: how, and why it does not un-leak a pushed key.
+fn purge(id: &str) -> Step {
+    Step {
+        title: "Purge git history (it does not un-leak a pushed key)",
+        items: vec![
+            item(
+                "Rewrite every commit, replacing the key ID and the secret. The replacements file holds \
+                 the secret: create it readable by you only, type the secret without echo, remove the file after:",
+                &[&format!(
+                    "f=$(mktemp) && chmod 600 \"$f\"\n\
+                     printf '%s==>REMOVED-AWS-KEY-ID\\n' {id} >> \"$f\"\n\
+                     read -rsp 'secret access key: ' SECRET && printf '%s==>REMOVED-AWS-SECRET\\n' \"$SECRET\" >> \"$f\"; unset SECRET\n\
+                     git filter-repo --replace-text \"$f\"\n\
+                     rm -f \"$f\""
+                )],
+            ),
+            item(
+                "git filter-repo removes the origin remote: add it back and force-push every branch and tag:",
+                &["git remote add origin URL\ngit push --force --all origin && git push --force --tags origin"],
+            ),
+            item(
+                "Every collaborator re-clones (an old clone pushes the key back). Forks, clones, CI caches \
+                 and the host's cached views still hold it: purging does not un-leak a pushed key, \
+                 only deactivating it (step 1) makes it harmless.",
+                &[],
+            ),
+        ],
     }
 }

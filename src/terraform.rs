@@ -5,17 +5,6 @@
 //! templates), comments and heredocs, and keeps a stack of open braces with the header text
 //! before each. Braces that open an attribute's value (`tags = {`) are tracked but not named.
 
-/// What to do when a credential sits in Terraform code or state.
-pub const REMEDIATION: &str = "\
-Credentials in Terraform configuration end up in git and in every plan and state file.
-1. Rotate the key now (for AWS: deactivate it in IAM, create a new one, check CloudTrail).
-2. Remove `access_key` / `secret_key` / `token` from `provider \"aws\"` and `backend \"s3\"` blocks and
-   let the AWS SDK chain find credentials: environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-   AWS_SESSION_TOKEN), a shared credentials profile (`profile = \"deploy\"`), or OIDC / assume_role in CI.
-3. Variables must not carry secret defaults; mark them `sensitive = true` and pass values via TF_VAR_*.
-4. State holds resource secrets (aws_iam_access_key `secret`, `ses_smtp_password_v4`) in clear text: keep
-   state in an encrypted remote backend, never in git, and purge committed *.tfstate files from history.";
-
 /// True for Terraform sources: `*.tf`, `*.tfvars`, `*.tf.json`.
 pub fn is_terraform_path(path: &str) -> bool {
     path.ends_with(".tf") || path.ends_with(".tfvars") || path.ends_with(".tf.json")

@@ -1071,10 +1071,8 @@ fn config_change(path: &str, blob: Oid) -> Finding {
         other_occurrences: 0,
         source: SourceKind::Range,
         related: Vec::new(),
-        account_id: None,
-        key_type: None,
+        details: Default::default(),
         decoded: None,
-        block: None,
         occurrences: Vec::new(),
         whereabouts: None,
     }

@@ -67,36 +67,12 @@ pub fn run(args: &RespondArgs) -> anyhow::Result<ExitStatus> {
 
 /// One incident per AWS key ID in a keyfence JSON report (only `key_id`'s, when given).
 fn from_report(path: &std::path::Path, key_id: Option<&str>) -> anyhow::Result<Vec<Incident>> {
-    let mut text = String::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text)?;
-    } else {
-        text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    let v: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a keyfence JSON report", path.display()))?;
-    let Some(findings) = v.as_array() else {
-        bail!(
-            "{}: not a keyfence JSON report (an array of findings)",
-            path.display()
-        );
-    };
+    let findings = read_report(path)?;
     let mut incidents: Vec<Incident> = Vec::new();
-    for f in findings {
-        let s = |k: &str| f.get(k).and_then(Value::as_str);
-        let rule = s("rule_id").unwrap_or_default();
-        let shown = if rule == KEY_ID_RULE {
-            s("secret")
-        } else {
-            f.get("related")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|r| r.get("rule_id").and_then(Value::as_str) == Some(KEY_ID_RULE))
-                .and_then(|r| r.get("secret").and_then(Value::as_str))
+    for f in &findings {
+        let Some(shown) = shown_key_id(f) else {
+            continue;
         };
-        let Some(shown) = shown else { continue };
         let full = !shown.contains('…') && shown.len() == 20;
         if let Some(want) = key_id {
             let same = if full {
@@ -113,59 +89,115 @@ fn from_report(path: &std::path::Path, key_id: Option<&str>) -> anyhow::Result<V
         } else {
             key_id.map(str::to_string)
         };
-        let at = incidents
-            .iter()
-            .position(|i| i.shown_id.as_deref() == Some(shown) || (id.is_some() && i.key_id == id));
-        let i = match at {
-            Some(at) => &mut incidents[at],
-            None => {
-                let mut i = match &id {
-                    Some(id) => Incident::for_key(id),
-                    None => Incident {
-                        temporary: shown.starts_with("ASIA"),
-                        ..Incident::default()
-                    },
-                };
-                i.shown_id = Some(shown.to_string());
-                incidents.push(i);
-                incidents.last_mut().expect("just pushed")
-            }
-        };
+        let i = incident_for(&mut incidents, shown, id);
         if i.account.is_none() {
-            i.account = s("account_id").map(str::to_string);
+            i.account = f
+                .get("account_id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
-        if let Some(ver) = f.get("verification").filter(|v| !v.is_null()) {
-            let vs = |k: &str| ver.get(k).and_then(Value::as_str).map(str::to_string);
-            let status = vs("status");
-            let live = status.as_deref() == Some("live");
-            if live || i.status.is_none() {
-                i.status = status.map(|st| st.replace('-', " "));
-            }
-            if live {
-                i.arn = vs("arn");
-                if let Some(a) = vs("account") {
-                    i.account = Some(a);
-                }
-                match vs("user") {
-                    Some(u) if u.starts_with("user ") => i.user = Some(u[5..].to_string()),
-                    Some(u) if u.starts_with("role ") => i.role = Some(u[5..].to_string()),
-                    _ => {}
-                }
-            }
-        }
-        let mut place = match s("file") {
-            Some(file) => format!(
-                "{file}:{}",
-                f.get("line").and_then(Value::as_u64).unwrap_or(0)
-            ),
-            None => "a commit message".to_string(),
-        };
-        if let Some(c) = s("commit") {
-            place.push_str(&format!(" (commit {})", &c[..c.len().min(12)]));
-        }
+        apply_verification(i, f);
+        let place = place_of(f);
         if !i.places.contains(&place) {
             i.places.push(place);
         }
     }
     Ok(incidents)
+}
+
+/// The findings of a JSON report file (`-`: standard input).
+fn read_report(path: &std::path::Path) -> anyhow::Result<Vec<Value>> {
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a keyfence JSON report", path.display()))?;
+    match v {
+        Value::Array(findings) => Ok(findings),
+        _ => bail!(
+            "{}: not a keyfence JSON report (an array of findings)",
+            path.display()
+        ),
+    }
+}
+
+/// The access key ID a finding shows: its own secret, or its pair's related key ID.
+fn shown_key_id(f: &Value) -> Option<&str> {
+    let s = |k: &str| f.get(k).and_then(Value::as_str);
+    if s("rule_id").unwrap_or_default() == KEY_ID_RULE {
+        return s("secret");
+    }
+    f.get("related")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|r| r.get("rule_id").and_then(Value::as_str) == Some(KEY_ID_RULE))
+        .and_then(|r| r.get("secret").and_then(Value::as_str))
+}
+
+/// The incident of this key, created on first sight.
+fn incident_for<'a>(
+    incidents: &'a mut Vec<Incident>,
+    shown: &str,
+    id: Option<String>,
+) -> &'a mut Incident {
+    let at = incidents
+        .iter()
+        .position(|i| i.shown_id.as_deref() == Some(shown) || (id.is_some() && i.key_id == id));
+    let at = at.unwrap_or_else(|| {
+        let mut i = match &id {
+            Some(id) => Incident::for_key(id),
+            None => Incident {
+                temporary: shown.starts_with("ASIA"),
+                ..Incident::default()
+            },
+        };
+        i.shown_id = Some(shown.to_string());
+        incidents.push(i);
+        incidents.len() - 1
+    });
+    &mut incidents[at]
+}
+
+/// `--verify`'s answer, when the report has one: a live answer names the account and caller.
+fn apply_verification(i: &mut Incident, f: &Value) {
+    let Some(ver) = f.get("verification").filter(|v| !v.is_null()) else {
+        return;
+    };
+    let vs = |k: &str| ver.get(k).and_then(Value::as_str).map(str::to_string);
+    let status = vs("status");
+    let live = status.as_deref() == Some("live");
+    if live || i.status.is_none() {
+        i.status = status.map(|st| st.replace('-', " "));
+    }
+    if live {
+        i.arn = vs("arn");
+        if let Some(a) = vs("account") {
+            i.account = Some(a);
+        }
+        match vs("user") {
+            Some(u) if u.starts_with("user ") => i.user = Some(u[5..].to_string()),
+            Some(u) if u.starts_with("role ") => i.role = Some(u[5..].to_string()),
+            _ => {}
+        }
+    }
+}
+
+/// `file:line (commit abc123)`, or a commit message.
+fn place_of(f: &Value) -> String {
+    let mut place = match f.get("file").and_then(Value::as_str) {
+        Some(file) => format!(
+            "{file}:{}",
+            f.get("line").and_then(Value::as_u64).unwrap_or(0)
+        ),
+        None => "a commit message".to_string(),
+    };
+    if let Some(c) = f.get("commit").and_then(Value::as_str) {
+        place.push_str(&format!(" (commit {})", &c[..c.len().min(12)]));
+    }
+    place
 }

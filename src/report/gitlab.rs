@@ -124,12 +124,8 @@ fn vulnerability(f: &Finding, rules: &RuleSet, opts: &ReportOptions) -> Value {
     v
 }
 
-pub fn write(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    rules: &RuleSet,
-    opts: &ReportOptions,
-) -> std::io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
+    let (findings, rules, opts) = input.parts();
     let now = utc_timestamp(SystemTime::now());
     let tool = json!({
         "id": "keyfence",
@@ -159,8 +155,7 @@ pub fn write(
         }),
         vulnerabilities: &vulnerabilities,
     };
-    super::sanitize::write_json(out, &doc)?;
-    writeln!(out)
+    super::write_document(out, &doc)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::ReportOptions;
-use crate::finding::{Finding, KeyType, SourceKind};
+use crate::finding::{detail, Finding, SourceKind};
 use crate::rules::Severity;
 
 #[derive(Serialize)]
@@ -33,9 +33,9 @@ pub struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "is_zero")]
     pub other_occurrences: usize,
     /// 12-digit AWS account ID decoded from the access key ID; null when not an AWS key.
-    pub account_id: Option<String>,
+    pub account_id: Option<&'a str>,
     /// "long-term" (AKIA) | "temporary" (ASIA, ABIA) | "other"; null when not an AWS key.
-    pub key_type: Option<KeyType>,
+    pub key_type: Option<&'a str>,
     /// "base64", "percent", "base64+base64", …: the secret was found by decoding the span at
     /// line/column; null when it was written in clear.
     pub decoded: Option<&'a str>,
@@ -95,10 +95,10 @@ impl<'a> JsonFinding<'a> {
             message: c.map(|c| c.summary.as_str()),
             source: f.source,
             other_occurrences: f.other_occurrences,
-            account_id: f.account_id_str(),
-            key_type: f.key_type,
+            account_id: f.details.value(detail::ACCOUNT_ID),
+            key_type: f.details.value(detail::KEY_TYPE),
             decoded: f.decoded.as_deref(),
-            block: f.block.as_deref(),
+            block: f.details.value(detail::BLOCK),
             related: f
                 .related
                 .iter()
@@ -123,15 +123,11 @@ impl<'a> JsonFinding<'a> {
     }
 }
 
-pub fn write(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    opts: &ReportOptions,
-) -> std::io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
+    let (findings, _, opts) = input.parts();
     // Streamed: one finding's view at a time, not a second copy of every finding.
     let items = Lazy(|| findings.iter().map(|f| JsonFinding::new(f, opts)));
-    super::sanitize::write_json(out, &items)?;
-    writeln!(out)
+    super::write_document(out, &items)
 }
 
 /// Serializes as a sequence, building each item only when it is written.

@@ -3,10 +3,6 @@
 
 use std::io::Write;
 
-use super::ReportOptions;
-use crate::finding::Finding;
-use crate::rules::RuleSet;
-
 /// `s` escaped for XML text and attributes. Characters XML 1.0 cannot hold at all (C0 controls
 /// other than tab and newline) are written visibly, as the text report shows them.
 pub(crate) fn xml_escape(s: &str) -> String {
@@ -30,12 +26,8 @@ pub(crate) fn xml_escape(s: &str) -> String {
     out
 }
 
-pub fn write(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    rules: &RuleSet,
-    opts: &ReportOptions,
-) -> std::io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
+    let (findings, rules, opts) = input.parts();
     let failures = findings.len();
     let tests = failures.max(1);
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;

@@ -7,6 +7,7 @@ pub mod remedy;
 pub(crate) mod sanitize;
 pub mod sarif;
 pub mod text;
+mod whereabouts;
 
 pub(crate) use sanitize::escape_control;
 
@@ -51,6 +52,21 @@ pub struct ReportOptions {
     pub verdicts: crate::verify::Verdicts,
 }
 
+/// What every format renders: the findings, the rules they came from (names, help,
+/// remediation, advice) and how to render them.
+#[derive(Clone, Copy)]
+pub(crate) struct Input<'a> {
+    pub findings: &'a [Finding],
+    pub rules: &'a RuleSet,
+    pub opts: &'a ReportOptions,
+}
+
+impl<'a> Input<'a> {
+    pub(crate) fn parts(&self) -> (&'a [Finding], &'a RuleSet, &'a ReportOptions) {
+        (self.findings, self.rules, self.opts)
+    }
+}
+
 /// Renders `findings` in the chosen format.
 pub fn write(
     out: &mut dyn Write,
@@ -58,11 +74,22 @@ pub fn write(
     rules: &RuleSet,
     opts: &ReportOptions,
 ) -> std::io::Result<()> {
+    let input = Input {
+        findings,
+        rules,
+        opts,
+    };
     match opts.format {
-        Format::Text => text::write(out, findings, rules, opts),
-        Format::Json => json::write(out, findings, opts),
-        Format::Sarif => sarif::write(out, findings, rules, opts),
-        Format::Junit => junit::write(out, findings, rules, opts),
-        Format::Gitlab => gitlab::write(out, findings, rules, opts),
+        Format::Text => text::write(out, &input),
+        Format::Json => json::write(out, &input),
+        Format::Sarif => sarif::write(out, &input),
+        Format::Junit => junit::write(out, &input),
+        Format::Gitlab => gitlab::write(out, &input),
     }
+}
+
+/// A machine-readable document (JSON, SARIF, GitLab) as safe pretty JSON, with its final newline.
+fn write_document(out: &mut dyn Write, doc: &impl serde::Serialize) -> std::io::Result<()> {
+    sanitize::write_json(out, doc)?;
+    writeln!(out)
 }

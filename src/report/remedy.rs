@@ -7,8 +7,8 @@ use std::io::Write;
 
 use super::escape_control as esc;
 use super::{Gate, ReportOptions};
-use crate::aws::KeyType;
-use crate::finding::Finding;
+use crate::finding::{detail, Finding};
+use crate::rules::RuleSet;
 use crate::verify::{key_id_of, Status};
 
 /// One leaked key and where it was found.
@@ -19,10 +19,14 @@ struct Key<'a> {
 
 impl Key<'_> {
     fn temporary(&self) -> bool {
-        KeyType::of(self.id) == Some(KeyType::Temporary)
+        self.findings
+            .iter()
+            .any(|f| f.details.value(detail::KEY_TYPE) == Some("temporary"))
     }
-    fn account(&self) -> Option<String> {
-        self.findings.iter().find_map(|f| f.account_id_str())
+    fn account(&self) -> Option<&str> {
+        self.findings
+            .iter()
+            .find_map(|f| f.details.value(detail::ACCOUNT_ID))
     }
     /// What `--verify` said, the best answer first (live).
     fn verified<'o>(&self, opts: &'o ReportOptions) -> Option<&'o crate::verify::Verification> {
@@ -55,13 +59,15 @@ pub(crate) fn shell_quote(s: &str) -> String {
 }
 
 /// Writes the advice for every AWS key in `findings`; returns the rule ids whose own
-/// remediation text it replaces.
-pub fn write_aws(
+/// remediation text it replaces: those of the keys' findings (a key ID, a pair) and, before a
+/// secret leaves the machine, those of a lone secret half or session token.
+pub fn write_aws<'a>(
     out: &mut dyn Write,
-    findings: &[Finding],
+    findings: &'a [Finding],
+    rules: &RuleSet,
     opts: &ReportOptions,
     bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<Vec<&'static str>> {
+) -> std::io::Result<Vec<&'a str>> {
     let mut keys: Vec<Key> = Vec::new();
     let mut keyless: Vec<&Finding> = Vec::new();
     for f in findings.iter().filter(|f| f.is_aws()) {
@@ -76,9 +82,11 @@ pub fn write_aws(
             None => keyless.push(f),
         }
     }
-    let mut handled = Vec::new();
-    if !keys.is_empty() {
-        handled.extend([crate::aws::KEY_ID_RULE, crate::aws::PAIR_RULE]);
+    let mut handled: Vec<&str> = Vec::new();
+    for f in keys.iter().flat_map(|k| &k.findings) {
+        if !handled.contains(&f.rule_id.as_str()) {
+            handled.push(&f.rule_id);
+        }
     }
     for k in &keys {
         writeln!(out)?;
@@ -89,49 +97,74 @@ pub fn write_aws(
         if let Some(u) = k.verified(opts).and_then(|v| v.user.as_deref()) {
             who.push_str(&format!(", {}", esc(u)));
         }
+        let why = match opts.gate {
+            Gate::Commit => "caught before commit: nothing has left this machine",
+            Gate::Push => "committed, not pushed: the push was refused and nothing was sent",
+            Gate::Exposed => "it is, or may be, public: treat it as compromised",
+        };
+        writeln!(out, "{} {who} ({why})", bold("What to do now —"))?;
         match opts.gate {
-            Gate::Commit => commit_advice(out, k, opts, &who, bold)?,
-            Gate::Push => push_advice(out, k, opts, &who, bold)?,
-            Gate::Exposed => exposed_advice(out, k, opts, &who, bold)?,
+            Gate::Commit => commit_step(out, k)?,
+            Gate::Push => push_step(out, k)?,
+            Gate::Exposed => exposed_advice(out, k, opts)?,
+        }
+        if opts.gate != Gate::Exposed {
+            keep_out_of_code(out, 2)?;
+            rotate_if_shared(out, k, opts, 3)?;
         }
     }
     // A secret key or session token without its key ID: still the gate's advice, no commands.
     if opts.gate != Gate::Exposed && !keyless.is_empty() {
         for f in &keyless {
-            if let Some(id) = crate::aws::SECRET_RULES
-                .iter()
-                .chain(["aws-session-token", "aws-sts-token"].iter())
-                .find(|r| **r == f.rule_id)
-            {
-                if !handled.contains(id) {
-                    handled.push(id);
-                }
+            if is_secret_half(rules, &f.rule_id) && !handled.contains(&f.rule_id.as_str()) {
+                handled.push(&f.rule_id);
             }
         }
-        writeln!(out)?;
-        let places: Vec<String> = keyless.iter().map(|f| place(f)).collect();
-        writeln!(
-            out,
-            "{} AWS secret without its key ID ({})",
-            bold("What to do now —"),
-            esc(&places.join(", "))
-        )?;
-        let step = if opts.gate == Gate::Commit {
-            "Take it out of the staged change (git restore --staged -- FILE, then delete it from the file)"
-        } else {
-            "Drop it from the commits you have not pushed (amend or rebase them), then push again"
-        };
-        writeln!(out, "  1. {step}.")?;
-        writeln!(
-            out,
-            "  2. Keep it out of code: ~/.aws/credentials, environment variables, or SSO / OIDC."
-        )?;
-        writeln!(
-            out,
-            "  3. Nothing has left this machine: rotate it only if it was ever shared elsewhere."
-        )?;
+        keyless_advice(out, &keyless, opts.gate, bold)?;
     }
     Ok(handled)
+}
+
+/// Before a secret half without its key ID leaves the machine: the gate's steps, no commands.
+fn keyless_advice(
+    out: &mut dyn Write,
+    keyless: &[&Finding],
+    gate: Gate,
+    bold: &dyn Fn(&str) -> String,
+) -> std::io::Result<()> {
+    writeln!(out)?;
+    let places: Vec<String> = keyless.iter().map(|f| place(f)).collect();
+    writeln!(
+        out,
+        "{} AWS secret without its key ID ({})",
+        bold("What to do now —"),
+        esc(&places.join(", "))
+    )?;
+    let step = if gate == Gate::Commit {
+        "Take it out of the staged change (git restore --staged -- FILE, then delete it from the file)"
+    } else {
+        "Drop it from the commits you have not pushed (amend or rebase them), then push again"
+    };
+    writeln!(out, "  1. {step}.")?;
+    writeln!(
+        out,
+        "  2. Keep it out of code: ~/.aws/credentials, environment variables, or SSO / OIDC."
+    )?;
+    writeln!(
+        out,
+        "  3. Nothing has left this machine: rotate it only if it was ever shared elsewhere."
+    )
+}
+
+/// True for a rule whose matches are a composite rule's secret half as they are (an AWS secret
+/// access key), or a session token (what a temporary key needs beside its secret).
+fn is_secret_half(rules: &RuleSet, rule_id: &str) -> bool {
+    crate::verify::TOKEN_RULES.contains(&rule_id)
+        || rules
+            .rules
+            .iter()
+            .filter_map(|r| r.requires.as_ref())
+            .any(|q| q.secrets.iter().any(|s| s == rule_id))
 }
 
 fn place(f: &Finding) -> String {
@@ -185,18 +218,8 @@ fn rotate_if_shared(
     }
 }
 
-fn commit_advice(
-    out: &mut dyn Write,
-    k: &Key,
-    opts: &ReportOptions,
-    who: &str,
-    bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} {who} (caught before commit: nothing has left this machine)",
-        bold("What to do now —")
-    )?;
+/// Step 1 before a commit: take it out of the staged change (or the message).
+fn commit_step(out: &mut dyn Write, k: &Key) -> std::io::Result<()> {
     let files = files(k);
     if files.is_empty() {
         writeln!(
@@ -213,22 +236,11 @@ fn commit_advice(
             )?;
         }
     }
-    keep_out_of_code(out, 2)?;
-    rotate_if_shared(out, k, opts, 3)
+    Ok(())
 }
 
-fn push_advice(
-    out: &mut dyn Write,
-    k: &Key,
-    opts: &ReportOptions,
-    who: &str,
-    bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} {who} (committed, not pushed: the push was refused and nothing was sent)",
-        bold("What to do now —")
-    )?;
+/// Step 1 before a push: the commands that drop it from each unpushed commit.
+fn push_step(out: &mut dyn Write, k: &Key) -> std::io::Result<()> {
     writeln!(
         out,
         "  1. Drop it from the commits you have not pushed. For each commit below: remove the key\n     \
@@ -271,23 +283,11 @@ fn push_advice(
     writeln!(
         out,
         "     Then push again: keyfence checks the commits once more."
-    )?;
-    keep_out_of_code(out, 2)?;
-    rotate_if_shared(out, k, opts, 3)
+    )
 }
 
-fn exposed_advice(
-    out: &mut dyn Write,
-    k: &Key,
-    opts: &ReportOptions,
-    who: &str,
-    bold: &dyn Fn(&str) -> String,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} {who} (it is, or may be, public: treat it as compromised)",
-        bold("What to do now —")
-    )?;
+/// Every step once it is, or may be, public: the incident runbook in short.
+fn exposed_advice(out: &mut dyn Write, k: &Key, opts: &ReportOptions) -> std::io::Result<()> {
     let id = esc(k.id);
     if k.temporary() {
         let role = k

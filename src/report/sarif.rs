@@ -10,8 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::ReportOptions;
-use crate::finding::Finding;
+use crate::finding::{detail, Finding};
 use crate::rules::{RuleSet, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -164,12 +163,88 @@ fn rule_object(id: &str, rules: &RuleSet) -> Value {
     })
 }
 
-pub fn write(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    rules: &RuleSet,
-    opts: &ReportOptions,
-) -> std::io::Result<()> {
+/// A result's properties: what the JSON report says of the finding that SARIF has no place for.
+fn properties(f: &Finding, opts: &super::ReportOptions) -> Map<String, Value> {
+    let mut props = Map::new();
+    props.insert("severity".into(), json!(f.severity.as_str()));
+    // The path as found (the URI percent-encodes it), as in the JSON report.
+    props.insert("file".into(), json!(f.file));
+    props.insert(
+        "security-severity".into(),
+        json!(security_severity(f.severity)),
+    );
+    props.insert("secret".into(), json!(f.shown_secret(opts.redact)));
+    props.insert("entropy".into(), json!(f.entropy));
+    props.insert("source".into(), json!(f.source));
+    let detail = |k| json!(f.details.value(k));
+    props.insert("account_id".into(), detail(detail::ACCOUNT_ID));
+    props.insert("key_type".into(), detail(detail::KEY_TYPE));
+    props.insert("decoded".into(), json!(f.decoded));
+    props.insert("block".into(), detail(detail::BLOCK));
+    if let Some(v) = opts.verdicts.verification(f) {
+        props.insert("verification".into(), json!(v));
+    }
+    if let Some(sig) = opts.verdicts.signal(f) {
+        props.insert("key_signal".into(), json!(sig));
+    }
+    if let Some(w) = &f.whereabouts {
+        props.insert("whereabouts".into(), json!(w));
+    }
+    if let Some(c) = &f.commit {
+        props.insert("commit".into(), json!(c.id));
+        props.insert("author".into(), json!(c.author));
+        props.insert("email".into(), json!(c.email));
+        props.insert("date".into(), json!(c.date));
+        props.insert("message".into(), json!(c.summary));
+    }
+    props
+}
+
+/// The finding's region, with its (redacted) match as the snippet.
+fn region(f: &Finding, opts: &super::ReportOptions) -> Value {
+    let mut region = json!({
+        "startLine": f.line,
+        "startColumn": f.column,
+        "endLine": f.end_line,
+        "endColumn": f.end_column,
+    });
+    let snippet = f.shown_match(opts.redact);
+    if !snippet.is_empty() {
+        region["snippet"] = json!({ "text": snippet });
+    }
+    region
+}
+
+/// The other parts of the credential (a pair's key ID), in the same file.
+fn related(f: &Finding, artifact: &Value, opts: &super::ReportOptions) -> Vec<Value> {
+    f.related
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let secret = if opts.redact {
+                crate::finding::redact(&r.secret)
+            } else {
+                r.secret.clone()
+            };
+            json!({
+                "id": i + 1,
+                "message": { "text": format!("{}: {secret}", r.rule_id) },
+                "physicalLocation": {
+                    "artifactLocation": artifact,
+                    "region": {
+                        "startLine": r.line,
+                        "startColumn": r.column,
+                        "endLine": r.end_line,
+                        "endColumn": r.end_column
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Result<()> {
+    let (findings, rules, opts) = input.parts();
     // Only the rules that produced results, in a stable order, so ruleIndex is meaningful.
     let used: BTreeMap<&str, usize> = {
         let mut ids: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
@@ -179,76 +254,11 @@ pub fn write(
     };
     let rule_objs: Vec<Value> = used.keys().map(|id| rule_object(id, rules)).collect();
     let root = src_root();
-    let redact = |s: &str| {
-        if opts.redact {
-            crate::finding::redact(s)
-        } else {
-            s.to_string()
-        }
-    };
     // Streamed: each result's JSON tree is built when written, then dropped. Building them all
     // first cost ~14 KB per finding (14 GB for a million).
     let results = super::json::Lazy(|| {
         findings.iter().map(|f| {
             let artifact = artifact(f, root.as_deref());
-            let mut props = Map::new();
-            props.insert("severity".into(), json!(f.severity.as_str()));
-            // The path as found (the URI percent-encodes it), as in the JSON report.
-            props.insert("file".into(), json!(f.file));
-            props.insert("security-severity".into(), json!(security_severity(f.severity)));
-            props.insert("secret".into(), json!(f.shown_secret(opts.redact)));
-            props.insert("entropy".into(), json!(f.entropy));
-            props.insert("source".into(), json!(f.source));
-            props.insert("account_id".into(), json!(f.account_id_str()));
-            props.insert("key_type".into(), json!(f.key_type));
-            props.insert("decoded".into(), json!(f.decoded));
-            props.insert("block".into(), json!(f.block));
-            if let Some(v) = opts.verdicts.verification(f) {
-                props.insert("verification".into(), json!(v));
-            }
-            if let Some(sig) = opts.verdicts.signal(f) {
-                props.insert("key_signal".into(), json!(sig));
-            }
-            if let Some(w) = &f.whereabouts {
-                props.insert("whereabouts".into(), json!(w));
-            }
-            if let Some(c) = &f.commit {
-                props.insert("commit".into(), json!(c.id));
-                props.insert("author".into(), json!(c.author));
-                props.insert("email".into(), json!(c.email));
-                props.insert("date".into(), json!(c.date));
-                props.insert("message".into(), json!(c.summary));
-            }
-            let related: Vec<Value> = f
-                .related
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    json!({
-                        "id": i + 1,
-                        "message": { "text": format!("{}: {}", r.rule_id, redact(&r.secret)) },
-                        "physicalLocation": {
-                            "artifactLocation": artifact,
-                            "region": {
-                                "startLine": r.line,
-                                "startColumn": r.column,
-                                "endLine": r.end_line,
-                                "endColumn": r.end_column
-                            }
-                        }
-                    })
-                })
-                .collect();
-            let mut region = json!({
-                "startLine": f.line,
-                "startColumn": f.column,
-                "endLine": f.end_line,
-                "endColumn": f.end_column,
-            });
-            let snippet = f.shown_match(opts.redact);
-            if !snippet.is_empty() {
-                region["snippet"] = json!({ "text": snippet });
-            }
             let mut result = json!({
                 "ruleId": f.rule_id,
                 "ruleIndex": used[f.rule_id.as_str()],
@@ -257,12 +267,13 @@ pub fn write(
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": artifact,
-                        "region": region
+                        "region": region(f, opts)
                     }
                 }],
                 "partialFingerprints": { "keyfence/v1": f.fingerprint },
-                "properties": props
+                "properties": properties(f, opts)
             });
+            let related = related(f, &artifact, opts);
             if !related.is_empty() {
                 result["relatedLocations"] = Value::Array(related);
             }
@@ -296,8 +307,7 @@ pub fn write(
         }],
         version: "2.1.0",
     };
-    super::sanitize::write_json(out, &doc)?;
-    writeln!(out)
+    super::write_document(out, &doc)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use globset::{GlobSet, GlobSetBuilder};
 
 use super::allowlist::Allowlist;
 use super::pattern::{compile_glob, LazyRegex, RegexBudget};
+use super::requires::Requires;
 use super::rule::{Origin, Rule};
 use super::spec::{AllowlistSpec, RuleSpec, Severity};
 use crate::engine::validate::Validator;
@@ -59,7 +60,9 @@ pub(super) fn compile_rule(
             .and_then(|p| p.first())
             .map(|g| example_path_for(g))
     });
+    let requires = spec.requires.as_ref().map(Requires::compile);
     Ok(Rule {
+        requires: requires.transpose().map_err(err)?,
         description,
         severity: spec.severity.unwrap_or(Severity::High),
         regex,

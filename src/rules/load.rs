@@ -117,6 +117,7 @@ pub struct RuleSetBuilder {
     counts: Counts,
     /// The last `inline_allow` a config set.
     inline_allow: Option<super::spec::InlineAllow>,
+    advice: Vec<super::advice::Advice>,
 }
 
 impl RuleSetBuilder {
@@ -177,6 +178,7 @@ impl RuleSetBuilder {
         if spec.inline_allow.is_some() {
             self.inline_allow = spec.inline_allow;
         }
+        self.advice.append(&mut spec.advice);
         if let Some(al) = spec.allowlist.take() {
             let origin = Origin {
                 file: pack.file.clone(),
@@ -299,6 +301,7 @@ impl RuleSetBuilder {
             rules,
             allowlist,
             inline_allow: self.inline_allow,
+            advice: self.advice,
         })
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! The layers, each using only those above it: `spec` is the data as written; `pattern` builds
 //! regexes and globs under size caps; `allowlist` and `compile` turn specs into the compiled
-//! [`Rule`]s of `rule`; `load` reads packs and config, merges them by rule id and compiles each
-//! rule once (`read` reads a file within bounds). A bad regex or an unknown field is a load error naming the file, the line and the
-//! rule — never silently dropped. The fake-key generator (`placeholder`) lives here beside the
+//! [`Rule`]s of `rule`; `load` reads packs and config (`read` reads a file within bounds), merges
+//! them by rule id and compiles each rule once. A bad regex or an unknown field is a load error
+//! naming the file, the line and the rule — never silently dropped. `requires` (composite rules)
+//! and `advice` (pack-level remediation) are parts of a rule set too. The fake-key generator (`placeholder`) lives here beside the
 //! packs whose examples it fills, but nothing here or on the scan path uses it.
 
+pub mod advice;
 mod allowlist;
 pub mod check;
 mod compile;
@@ -14,6 +16,7 @@ mod load;
 mod pattern;
 pub mod placeholder;
 mod read;
+pub mod requires;
 mod rule;
 pub mod spec;
 

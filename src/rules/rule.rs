@@ -29,6 +29,8 @@ pub struct Rule {
     pub example_path: Option<String>,
     pub allowlist: Allowlist,
     pub validator: Option<Validator>,
+    /// A composite rule's other half (see [`super::requires`]).
+    pub requires: Option<super::requires::Requires>,
     /// Where the rule was defined, for `rules list` and error messages.
     pub origin: Origin,
 }
@@ -47,6 +49,8 @@ pub struct RuleSet {
     pub allowlist: Allowlist,
     /// The config's `inline_allow`, when it sets one.
     pub inline_allow: Option<super::spec::InlineAllow>,
+    /// Pack-level advice texts, in load order.
+    pub advice: Vec<super::advice::Advice>,
 }
 
 impl RuleSet {

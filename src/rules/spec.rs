@@ -22,6 +22,9 @@ pub struct FileSpec {
     /// Config only: whether inline `keyfence:allow` markers count (`"on"` | `"off"`). A gate
     /// reads it from its trusted config only; `--inline-allow` overrides it.
     pub inline_allow: Option<InlineAllow>,
+    /// Pack-level remediation text for where secrets sit (see [`super::advice`]).
+    #[serde(default)]
+    pub advice: Vec<super::advice::Advice>,
     /// Values for the rules this file defines (not for its overrides of earlier files' rules).
     pub defaults: Option<PackDefaults>,
 }
@@ -70,7 +73,33 @@ pub struct RuleSpec {
     pub inherited_allowlists: Vec<AllowlistSpec>,
     /// Optional offline validator applied to the secret (e.g. a checksum), by name.
     pub validate: Option<String>,
+    /// A composite rule: its finding needs another rule's match nearby (see
+    /// [`super::requires`]).
+    pub requires: Option<RequiresSpec>,
     pub enabled: Option<bool>,
+}
+
+/// `requires = { rule = "…", within_lines = N, … }` as written; compiled by
+/// [`super::requires::Requires::compile`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiresSpec {
+    /// The rule whose match must be nearby (the other half of the credential).
+    pub rule: String,
+    /// At most this many lines between the two halves.
+    pub within_lines: usize,
+    /// Both halves in the same block: Terraform block, INI section, JSON / HCL object.
+    #[serde(default)]
+    pub same_block: bool,
+    /// Rules whose matches are this rule's secret half as they are.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Rules whose matches are the secret half only when the secret has `shape`.
+    #[serde(default)]
+    pub shaped_secrets: Vec<String>,
+    /// A named shape of the secret half; with one, a required match left alone takes a token
+    /// of that shape nearby (under any name or none) as its secret.
+    pub shape: Option<String>,
 }
 
 /// Things that are not secrets even though a regex matched them.
@@ -154,6 +183,7 @@ impl RuleSpec {
             references,
             example_path,
             validate,
+            requires,
             enabled
         );
     }

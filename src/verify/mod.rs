@@ -16,7 +16,7 @@ use crate::finding::Finding;
 use crate::rules::Severity;
 
 /// Rules whose findings hold an STS session token (what an ASIA key needs beside its secret).
-const TOKEN_RULES: &[&str] = &["aws-session-token", "aws-sts-token"];
+pub(crate) const TOKEN_RULES: &[&str] = &["aws-session-token", "aws-sts-token"];
 
 /// AWS accounts that Thinkst's canarytokens.org issues its AWS canary keys from (public: listed
 /// by open-source scanners that special-case them). Using such a key alerts whoever planted it.
@@ -220,91 +220,110 @@ pub fn annotate(findings: &mut [Finding], verify: Option<&VerifyOptions>) -> Ver
         }
     }
     if let Some(opts) = verify {
-        // Unique credentials, each asked once; findings map to them by fingerprint.
-        let mut creds: Vec<Credential> = Vec::new();
-        let mut by_fp: Vec<(String, Result<usize, Verification>)> = Vec::new();
-        for (i, f) in findings.iter().enumerate() {
-            if f.rule_id != PAIR_RULE {
-                continue;
-            }
-            let Some(id) = key_id_of(f) else { continue };
-            let outcome = if signal_of(id) == Some(Signal::Canary) {
-                Err(Verification::unknown(
-                    "not sent: a canary key alerts its owner when used",
-                ))
-            } else {
-                let token = if KeyType::of(id) == Some(KeyType::Temporary) {
-                    session_token_near(findings, i)
-                } else {
-                    None
-                };
-                if KeyType::of(id) == Some(KeyType::Temporary) && token.is_none() {
-                    Err(Verification::unknown(
-                        "temporary key without its session token nearby: not checkable",
-                    ))
-                } else {
-                    let c = Credential {
-                        key_id: id.to_string(),
-                        secret: f.secret.clone(),
-                        token,
-                    };
-                    let at = creds.iter().position(|x| *x == c).unwrap_or_else(|| {
-                        creds.push(c);
-                        creds.len() - 1
-                    });
-                    Ok(at)
-                }
-            };
-            by_fp.push((f.fingerprint.clone(), outcome));
-        }
-        let results = verify_all(&creds, opts);
-        let mut live_ids: HashMap<String, Verification> = HashMap::new();
-        for (fp, outcome) in by_fp {
-            let v = match outcome {
-                Ok(at) => {
-                    let v = results[at].clone();
-                    if v.status == Status::Live {
-                        live_ids.insert(creds[at].key_id.clone(), v.clone());
-                    }
-                    v
-                }
-                Err(v) => v,
-            };
-            // The same credential found twice (one copy with its session token, one without)
-            // keeps the most telling answer.
-            let slot = &mut map.entry(fp).or_default().verification;
-            if slot
-                .as_ref()
-                .is_none_or(|old| rank(v.status) < rank(old.status))
-            {
-                *slot = Some(v);
-            }
-        }
-        // A key ID found on its own elsewhere is the same live key.
-        for f in findings.iter() {
-            if f.rule_id == KEY_ID_RULE {
-                if let Some(v) = live_ids.get(&f.secret) {
-                    map.entry(f.fingerprint.clone()).or_default().verification = Some(v.clone());
-                }
-            }
-        }
-        for f in findings.iter_mut() {
-            let live = map
-                .get(&f.fingerprint)
-                .and_then(|v| v.verification.as_ref())
-                .is_some_and(|v| v.status == Status::Live);
-            if live {
-                f.severity = Severity::Critical;
-            }
-        }
-        // Live keys lead the report; the order among the rest is kept.
-        findings.sort_by_key(|f| {
-            !map.get(&f.fingerprint)
-                .and_then(|v| v.verification.as_ref())
-                .is_some_and(|v| v.status == Status::Live)
-        });
+        verify_pairs(findings, opts, &mut map);
     }
     Verdicts(Arc::new(map))
+}
+
+/// A pair finding's fingerprint and the credential it asks about (an index), or why it asks none.
+type Ask = (String, Result<usize, Verification>);
+
+/// What each pair finding asks STS: the unique credentials, each asked once, and by fingerprint
+/// the credential to ask (its index) or why it is not asked.
+fn credentials(findings: &[Finding]) -> (Vec<Credential>, Vec<Ask>) {
+    let mut creds: Vec<Credential> = Vec::new();
+    let mut by_fp: Vec<Ask> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        if f.rule_id != PAIR_RULE {
+            continue;
+        }
+        let Some(id) = key_id_of(f) else { continue };
+        let outcome = if signal_of(id) == Some(Signal::Canary) {
+            Err(Verification::unknown(
+                "not sent: a canary key alerts its owner when used",
+            ))
+        } else {
+            let token = if KeyType::of(id) == Some(KeyType::Temporary) {
+                session_token_near(findings, i)
+            } else {
+                None
+            };
+            if KeyType::of(id) == Some(KeyType::Temporary) && token.is_none() {
+                Err(Verification::unknown(
+                    "temporary key without its session token nearby: not checkable",
+                ))
+            } else {
+                let c = Credential {
+                    key_id: id.to_string(),
+                    secret: f.secret.clone(),
+                    token,
+                };
+                let at = creds.iter().position(|x| *x == c).unwrap_or_else(|| {
+                    creds.push(c);
+                    creds.len() - 1
+                });
+                Ok(at)
+            }
+        };
+        by_fp.push((f.fingerprint.clone(), outcome));
+    }
+    (creds, by_fp)
+}
+
+/// Asks STS about each unique pair credential once, records every answer in `map`, raises live
+/// keys to critical and moves them to the front (stable otherwise).
+fn verify_pairs(
+    findings: &mut [Finding],
+    opts: &VerifyOptions,
+    map: &mut HashMap<String, Verdict>,
+) {
+    let (creds, by_fp) = credentials(findings);
+    let results = verify_all(&creds, opts);
+    let mut live_ids: HashMap<String, Verification> = HashMap::new();
+    for (fp, outcome) in by_fp {
+        let v = match outcome {
+            Ok(at) => {
+                let v = results[at].clone();
+                if v.status == Status::Live {
+                    live_ids.insert(creds[at].key_id.clone(), v.clone());
+                }
+                v
+            }
+            Err(v) => v,
+        };
+        // The same credential found twice (one copy with its session token, one without)
+        // keeps the most telling answer.
+        let slot = &mut map.entry(fp).or_default().verification;
+        if slot
+            .as_ref()
+            .is_none_or(|old| rank(v.status) < rank(old.status))
+        {
+            *slot = Some(v);
+        }
+    }
+    // A key ID found on its own elsewhere is the same live key.
+    for f in findings.iter() {
+        if f.rule_id == KEY_ID_RULE {
+            if let Some(v) = live_ids.get(&f.secret) {
+                map.entry(f.fingerprint.clone()).or_default().verification = Some(v.clone());
+            }
+        }
+    }
+    for f in findings.iter_mut() {
+        let live = map
+            .get(&f.fingerprint)
+            .and_then(|v| v.verification.as_ref())
+            .is_some_and(|v| v.status == Status::Live);
+        if live {
+            f.severity = Severity::Critical;
+        }
+    }
+    // Live keys lead the report; the order among the rest is kept.
+    findings.sort_by_key(|f| {
+        !map.get(&f.fingerprint)
+            .and_then(|v| v.verification.as_ref())
+            .is_some_and(|v| v.status == Status::Live)
+    });
 }
 
 /// Live first, then a definite "not live", then unknown.
