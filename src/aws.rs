@@ -11,20 +11,7 @@ use crate::finding::{detail, Detail};
 pub const KEY_ID_RULE: &str = "aws-access-key-id";
 pub const PAIR_RULE: &str = "aws-credential-pair";
 
-/// The shape of a secret access key: 40 base64 characters mixing upper case, lower case and
-/// digits, at most 3 slashes (a path has more), not hex, with the entropy of random data.
-pub fn secret_shaped(s: &[u8]) -> bool {
-    s.len() == 40
-        && s.iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'/' || *b == b'+')
-        && s.iter().any(u8::is_ascii_uppercase)
-        && s.iter().any(u8::is_ascii_lowercase)
-        && s.iter().any(u8::is_ascii_digit)
-        && s.iter().filter(|&&b| b == b'/').count() <= 3
-        && !s.iter().all(u8::is_ascii_hexdigit)
-        && crate::engine::entropy::shannon(s) >= 4.2
-        && !s.to_ascii_lowercase().windows(7).any(|w| w == b"example")
-}
+pub use crate::engine::validate::aws_secret_shaped as secret_shaped;
 
 /// At most this many lines between a key ID and its session token (as between a key ID and its
 /// secret: `within_lines` of the pair rule).

@@ -92,6 +92,22 @@ impl Validator {
     }
 }
 
+/// The shape of an AWS secret access key (a named `requires.shape`, and the pairing of key IDs
+/// with secrets): 40 base64 characters mixing upper case, lower case and
+/// digits, at most 3 slashes (a path has more), not hex, with the entropy of random data.
+pub fn aws_secret_shaped(s: &[u8]) -> bool {
+    s.len() == 40
+        && s.iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'/' || *b == b'+')
+        && s.iter().any(u8::is_ascii_uppercase)
+        && s.iter().any(u8::is_ascii_lowercase)
+        && s.iter().any(u8::is_ascii_digit)
+        && s.iter().filter(|&&b| b == b'/').count() <= 3
+        && !s.iter().all(u8::is_ascii_hexdigit)
+        && super::entropy::shannon(s) >= 4.2
+        && !s.to_ascii_lowercase().windows(7).any(|w| w == b"example")
+}
+
 /// CRC-32 (IEEE 802.3, as zlib's `crc32`).
 pub fn crc32(data: &[u8]) -> u32 {
     crc32fast::hash(data)

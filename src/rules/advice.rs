@@ -4,8 +4,6 @@
 
 use serde::Deserialize;
 
-use super::RuleSet;
-
 /// One `[[advice]]` table.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,13 +18,6 @@ pub struct Advice {
     /// the rest renumbered, at a commit or push gate, whose own advice says when to rotate.
     #[serde(default)]
     pub exposed_only_steps: Vec<usize>,
-}
-
-impl RuleSet {
-    /// The advice with `id`; a later pack's (a config's) wins over an earlier one's.
-    pub fn advice(&self, id: &str) -> Option<&Advice> {
-        self.advice.iter().rev().find(|a| a.id == id)
-    }
 }
 
 impl Advice {

@@ -22,7 +22,7 @@ pub struct Requires {
 /// classes and entropy, which a pattern cannot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    /// 40 base64 characters of an AWS secret access key (see [`crate::aws::secret_shaped`]).
+    /// 40 base64 characters of an AWS secret access key (see [`crate::engine::validate::aws_secret_shaped`]).
     AwsSecretAccessKey,
 }
 
@@ -39,7 +39,7 @@ impl Shape {
     /// True when `secret` has this shape.
     pub fn fits(self, secret: &[u8]) -> bool {
         match self {
-            Shape::AwsSecretAccessKey => crate::aws::secret_shaped(secret),
+            Shape::AwsSecretAccessKey => crate::engine::validate::aws_secret_shaped(secret),
         }
     }
 }

@@ -54,6 +54,11 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// The advice with `id`; a later pack's (a config's) wins over an earlier one's.
+    pub fn advice(&self, id: &str) -> Option<&super::advice::Advice> {
+        self.advice.iter().rev().find(|a| a.id == id)
+    }
+
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
