@@ -1,6 +1,6 @@
 //! Pack-level advice: remediation text that belongs to where a secret sits rather than to one
 //! rule (Terraform configuration and state), written once in a pack as `[[advice]]` and printed
-//! by the text report when an annotator names it on a finding (see [`crate::annotate`]).
+//! by the text report when an annotator names it on a finding (see `crate::annotate`).
 
 use serde::Deserialize;
 

@@ -96,7 +96,7 @@ fn redact_quoted(message: &str) -> String {
 pub const MAX_CONFIG_SIZE: u64 = 8 << 20;
 
 /// Reads a config or pack file: a regular file (not a FIFO, which would block, nor a device) of at
-/// most [`MAX_CONFIG_SIZE`] bytes, in UTF-8.
+/// most `MAX_CONFIG_SIZE` bytes, in UTF-8.
 pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
     use std::io::Read;
     let read_err = |source| ConfigError::Read {

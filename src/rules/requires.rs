@@ -1,5 +1,5 @@
 //! Compiling a composite rule's `requires` (see [`super::spec::RequiresSpec`]): the rule's
-//! finding is made by the composite step ([`crate::compose`]) from a match of the required rule
+//! finding is made by the composite step (`crate::compose`) from a match of the required rule
 //! and a secret-half match nearby, not by its regex alone.
 
 use super::spec::RequiresSpec;
