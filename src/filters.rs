@@ -26,6 +26,14 @@ pub fn inline_allowed(policy: InlineAllow, line: &[u8], rule_id: &str, secret: &
     if policy == InlineAllow::Off {
         return false;
     }
+    marker_allows(line, rule_id, &|| {
+        crate::finding::fingerprint(rule_id, secret)
+    })
+}
+
+/// True when `line` carries a marker that allows a finding of `rule_id` whose fingerprint
+/// `fingerprint` computes (only when a marker names one).
+fn marker_allows(line: &[u8], rule_id: &str, fingerprint: &dyn Fn() -> String) -> bool {
     let mut fp: Option<String> = None;
     for at in memchr::memmem::find_iter(line, INLINE_ALLOW) {
         let rest = &line[at + INLINE_ALLOW.len()..];
@@ -45,13 +53,82 @@ pub fn inline_allowed(policy: InlineAllow, line: &[u8], rule_id: &str, secret: &
             return true;
         }
         if token.len() >= 12 && token.iter().all(u8::is_ascii_hexdigit) {
-            let fp = fp.get_or_insert_with(|| crate::finding::fingerprint(rule_id, secret));
+            let fp = fp.get_or_insert_with(fingerprint);
             if fp.as_bytes().starts_with(&token.to_ascii_lowercase()) {
                 return true;
             }
         }
     }
     false
+}
+
+/// The inline markers of one blob, remembered until its matches are paired: a marker on either
+/// line of a pair allows the whole pair (the pair finding and both halves), not only the half on
+/// its own line.
+pub(crate) struct Marks<'t> {
+    text: &'t [u8],
+    /// Each placed match: (line, column, rule id, start in `text`, allowed by a marker).
+    placed: Vec<(usize, usize, &'t str, usize, bool)>,
+}
+
+impl<'t> Marks<'t> {
+    /// `None` when no marker can apply to `text` (markers are off, or there is none in it): the
+    /// usual blob, which then costs nothing more.
+    pub(crate) fn find(policy: InlineAllow, text: &'t [u8]) -> Option<Marks<'t>> {
+        (policy == InlineAllow::On && memchr::memmem::find(text, INLINE_ALLOW).is_some()).then(
+            || Marks {
+                text,
+                placed: Vec::new(),
+            },
+        )
+    }
+
+    /// Whether a marker on its own line allows the match of `rule_id` with `secret` starting
+    /// at `start` in the text.
+    pub(crate) fn check(&self, rule_id: &str, start: usize, secret: &[u8]) -> bool {
+        let line = crate::engine::line_around(self.text, start);
+        inline_allowed(InlineAllow::On, line, rule_id, secret)
+    }
+
+    /// Remembers a placed match at (line, column), for [`Marks::allows`].
+    pub(crate) fn place(&mut self, at: (usize, usize), rule_id: &'t str, start: usize, ok: bool) {
+        self.placed.push((at.0, at.1, rule_id, start, ok));
+    }
+
+    /// Whether `f` (its match starting at `start` in the text) is allowed: a single match by
+    /// its own marker; a pair by a marker that allowed either half, or by one on either of its
+    /// lines naming the pair (bare, by rule id, or by fingerprint).
+    pub(crate) fn allows(&self, f: &Finding, start: usize) -> bool {
+        let allowed = |line: usize, column: usize, rule: Option<&str>| {
+            self.placed.iter().any(|&(l, c, r, _, ok)| {
+                ok && l == line && c == column && rule.is_none_or(|rule| rule == r)
+            })
+        };
+        if f.related.is_empty() {
+            return allowed(f.line, f.column, Some(&f.rule_id));
+        }
+        if allowed(f.line, f.column, None)
+            || f.related
+                .iter()
+                .any(|r| allowed(r.line, r.column, Some(&r.rule_id)))
+        {
+            return true;
+        }
+        let fingerprint = || f.fingerprint.clone();
+        let related_starts = f.related.iter().filter_map(|r| {
+            self.placed
+                .iter()
+                .find(|&&(l, c, id, _, _)| l == r.line && c == r.column && id == r.rule_id)
+                .map(|&(_, _, _, s, _)| s)
+        });
+        std::iter::once(start).chain(related_starts).any(|s| {
+            marker_allows(
+                crate::engine::line_around(self.text, s),
+                &f.rule_id,
+                &fingerprint,
+            )
+        })
+    }
 }
 
 /// True when the finding's commit is allowlisted.

@@ -274,32 +274,41 @@ fn scan_text_in(
     let place = |at: usize| scope.binary.map_or(at, |(b, _)| b.original_offset(at));
     let every_line = scope.lines.is_none();
     let mut placed = Vec::with_capacity(hits.len().min(cap));
+    // Inline markers, when the text has any: a marked match is placed too (up to the cap of its
+    // own), so that pairing sees it and its marker allows the whole pair; dropped after pairing.
+    let mut marks = filters::Marks::find(engine.inline_allow(), text);
+    let (mut kept, mut marked) = (0, 0);
     let mut dropped = 0;
     for h in hits {
         let rule = &engine.rules()[h.rule];
-        if filters::inline_allowed(
-            engine.inline_allow(),
-            line_around(text, h.at.start),
-            &rule.id,
-            &h.secret,
-        ) {
-            continue;
-        }
-        if placed.len() >= cap && every_line {
+        if kept >= cap && every_line && marks.is_none() {
             // Past the cap on a scan that keeps every line: counted, never placed (placing
             // costs a walk over the line, and a hostile line holds tens of thousands of hits).
             dropped += 1;
             continue;
         }
         let start = locator.position(place(h.at.start));
+        let allowed = marks
+            .as_ref()
+            .is_some_and(|m| m.check(&rule.id, h.at.start, &h.secret));
+        if allowed {
+            if marked >= cap {
+                continue;
+            }
+            marked += 1;
+        }
         let end = locator.position(place(h.at.end));
-        if scope.lines.is_some_and(|keep| !keep(start.line, end.line)) {
+        if !allowed && scope.lines.is_some_and(|keep| !keep(start.line, end.line)) {
             continue;
         }
-        if placed.len() >= cap {
+        if !allowed && kept >= cap {
             // Counted, not built: the caller only reports how many.
             dropped += 1;
             continue;
+        }
+        kept += usize::from(!allowed);
+        if let Some(m) = marks.as_mut() {
+            m.place((start.line, start.column), &rule.id, h.at.start, allowed);
         }
         let (matched, matched_redacted) = secrets.snippets(&h);
         let line_text = secrets.masked_line(text, &h.at);
@@ -341,6 +350,9 @@ fn scan_text_in(
         .get(aws::PAIR_RULE)
         .map(|r| (r.description.as_str(), r.severity));
     aws::pair(text, &mut placed, pair_rule);
+    if let Some(marks) = &marks {
+        placed.retain(|p| !marks.allows(&p.finding, p.span.start));
+    }
     let findings = placed
         .into_iter()
         .map(|p| {
