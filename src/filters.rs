@@ -1,8 +1,57 @@
-//! Filters between the engine and the report: inline `keyfence:allow` comments, the user's
-//! commit allowlist and (when given) a baseline of accepted findings.
+//! The one filter stage between the engine and the report. What a finding must pass:
+//! - the rule's and the user's allowlists (paths, regexes, stopwords), checked on each candidate
+//!   match while the engine runs ([`allowlisted`]), so an allowed match never hides another;
+//! - inline `keyfence:allow` markers, checked per blob once its matches are paired ([`Marks`]);
+//! - the commit allowlist and the baseline, on the findings of the whole run ([`Filters`]).
+//!
+//! Which lines count (a gate's added lines) is not a filter: it is what the source scanned.
 
+use std::io::Write;
+
+use crate::baseline::Baseline;
 use crate::finding::Finding;
-use crate::rules::Allowlist;
+use crate::report::escape_control;
+use crate::rules::{Allowlist, Candidate, Rule};
+
+/// True when the rule's own allowlist or the user's global one allows a candidate match.
+pub fn allowlisted(rule: &Rule, global: &Allowlist, candidate: &Candidate<'_>) -> bool {
+    rule.allowlist.allows(candidate) || global.allows(candidate)
+}
+
+/// The filters that apply to a run's findings as a whole.
+pub struct Filters<'a> {
+    pub allowlist: &'a Allowlist,
+    /// Accepted findings (`--baseline`, or the gate's own), dropped in every mode.
+    pub baseline: Option<&'a Baseline>,
+    /// `--report-unused`: name the baseline entries no finding matched.
+    pub report_unused: bool,
+}
+
+impl Filters<'_> {
+    /// Drops commit-allowlisted and baselined findings.
+    pub fn apply(&self, findings: &mut Vec<Finding>) {
+        findings.retain(|f| !commit_allowed(self.allowlist, f));
+        let Some(baseline) = self.baseline else {
+            return;
+        };
+        let unused = baseline.apply(findings);
+        if !self.report_unused {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        for e in &unused {
+            let _ = writeln!(
+                err,
+                "keyfence: unused baseline entry: {} {}",
+                escape_control(&e.rule_id),
+                escape_control(&e.fingerprint)
+            );
+        }
+        if unused.is_empty() {
+            let _ = writeln!(err, "keyfence: every baseline entry matched a finding");
+        }
+    }
+}
 
 /// The marker that silences findings on its own line.
 pub const INLINE_ALLOW: &[u8] = b"keyfence:allow";

@@ -9,6 +9,7 @@ pub mod blob;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod filters;
