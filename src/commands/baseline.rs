@@ -8,10 +8,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 use crate::baseline::Baseline;
-use crate::cli::BaselineArgs;
+use crate::cli::{BaselineArgs, CommonArgs};
 use crate::driver::output::ReportFile;
 use crate::driver::plan::Plan;
 use crate::driver::{self, plural};
+use crate::finding::Finding;
 use crate::sources::audit::{select_commits, shallow_note, HistorySource, Selected};
 use crate::sources::dir::{config_root, DirSource};
 use crate::sources::git::{root_dir, Opener};
@@ -47,46 +48,9 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     let mut common = args.common.clone();
     common.output = None;
     let findings = if args.history {
-        let (opener, repo) = Opener::new(args.repo.as_deref())?;
-        let plan = Plan::build(&common, &root_dir(&repo))?;
-        let Selected {
-            commits,
-            extras,
-            shallow,
-        } = select_commits(&repo, &args.targets, false, None)?;
-        if let Some(note) = shallow_note(&shallow) {
-            plan.note(&note);
-        }
-        let source = HistorySource {
-            opener: &opener,
-            repo: &repo,
-            commits: &commits,
-            extras: &extras,
-            shallow: &shallow,
-            object_stream: false,
-        };
-        let mut findings = driver::run(&plan, &source)?.findings;
-        plan.filters().apply(&mut findings);
-        findings
+        history_findings(args, &common)?
     } else {
-        let paths = if args.targets.is_empty() {
-            vec![PathBuf::from(".")]
-        } else {
-            args.targets.iter().map(PathBuf::from).collect()
-        };
-        let root = config_root(&paths);
-        let plan = Plan::build(&common, &root)?;
-        let source = DirSource {
-            paths,
-            no_ignore: args.no_ignore,
-            config_root: root,
-        };
-        let mut scanned = driver::run(&plan, &source)?;
-        let mut findings = std::mem::take(&mut scanned.findings);
-        plan.filters().apply(&mut findings);
-        // The walk's summary, as `scan` prints it.
-        scanned.finish(&plan, findings.len());
-        findings
+        dir_findings(args, &common)?
     };
     let baseline = Baseline::from_findings(&findings);
     // Fingerprints only, no secrets: an ordinary file, written whole or not at all.
@@ -107,4 +71,51 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     Ok(ExitStatus::Clean)
+}
+
+/// The findings of a history audit of `args.targets` (every ref when none).
+fn history_findings(args: &BaselineArgs, common: &CommonArgs) -> anyhow::Result<Vec<Finding>> {
+    let (opener, repo) = Opener::new(args.repo.as_deref())?;
+    let plan = Plan::build(common, &root_dir(&repo))?;
+    let Selected {
+        commits,
+        extras,
+        shallow,
+    } = select_commits(&repo, &args.targets, false, None)?;
+    if let Some(note) = shallow_note(&shallow) {
+        plan.note(&note);
+    }
+    let source = HistorySource {
+        opener: &opener,
+        repo: &repo,
+        commits: &commits,
+        extras: &extras,
+        shallow: &shallow,
+        object_stream: false,
+    };
+    let mut findings = driver::run(&plan, &source)?.findings;
+    plan.filters().apply(&mut findings);
+    Ok(findings)
+}
+
+/// The findings of a scan of `args.targets` (the current directory when none), with the
+/// summary line `scan` prints.
+fn dir_findings(args: &BaselineArgs, common: &CommonArgs) -> anyhow::Result<Vec<Finding>> {
+    let paths = if args.targets.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.targets.iter().map(PathBuf::from).collect()
+    };
+    let root = config_root(&paths);
+    let plan = Plan::build(common, &root)?;
+    let source = DirSource {
+        paths,
+        no_ignore: args.no_ignore,
+        config_root: root,
+    };
+    let mut scanned = driver::run(&plan, &source)?;
+    let mut findings = std::mem::take(&mut scanned.findings);
+    plan.filters().apply(&mut findings);
+    scanned.finish(&plan, findings.len());
+    Ok(findings)
 }

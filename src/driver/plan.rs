@@ -91,27 +91,7 @@ impl Plan {
 
     /// Loads config, rules and baseline from where `trust` says, and resolves flags.
     pub fn build_for(args: &CommonArgs, trust: &Trust<'_>) -> anyhow::Result<Plan> {
-        let (rules, config_file, baseline) = match trust {
-            Trust::Audit { root } => {
-                let file = config::locate(args.config.as_deref(), root);
-                let rules = config::load(file.as_deref(), &args.rules_dir)?;
-                let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
-                (rules, file, baseline)
-            }
-            // The developer's work tree, or a server's git dir: config and baseline beside it.
-            Trust::Local { root } | Trust::Server { git_dir: root } => {
-                let file = config::locate(args.config.as_deref(), root);
-                let rules = config::load(file.as_deref(), &args.rules_dir)?;
-                let found = root.join(BASELINE_FILE);
-                let baseline = match &args.baseline {
-                    Some(p) => Some(Baseline::load(p)?),
-                    None if found.is_file() => Some(Baseline::load(&found)?),
-                    None => None,
-                };
-                (rules, file, baseline)
-            }
-            Trust::Base { repo, base } => trusted_from_base(args, repo, *base)?,
-        };
+        let (rules, config_file, baseline) = load(args, trust)?;
         if trust.is_gate() && rules.rules.is_empty() {
             anyhow::bail!(
                 "no rules are enabled (the config disables them all), so this gate would pass \
@@ -198,6 +178,34 @@ impl Plan {
             eprintln!("keyfence: {}", escape_control(msg));
         }
     }
+}
+
+/// Rules, the config file they came from, and the baseline, from where `trust` says.
+fn load(
+    args: &CommonArgs,
+    trust: &Trust<'_>,
+) -> anyhow::Result<(crate::rules::RuleSet, Option<PathBuf>, Option<Baseline>)> {
+    Ok(match trust {
+        Trust::Audit { root } => {
+            let file = config::locate(args.config.as_deref(), root);
+            let rules = config::load(file.as_deref(), &args.rules_dir)?;
+            let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+            (rules, file, baseline)
+        }
+        // The developer's work tree, or a server's git dir: config and baseline beside it.
+        Trust::Local { root } | Trust::Server { git_dir: root } => {
+            let file = config::locate(args.config.as_deref(), root);
+            let rules = config::load(file.as_deref(), &args.rules_dir)?;
+            let found = root.join(BASELINE_FILE);
+            let baseline = match &args.baseline {
+                Some(p) => Some(Baseline::load(p)?),
+                None if found.is_file() => Some(Baseline::load(&found)?),
+                None => None,
+            };
+            (rules, file, baseline)
+        }
+        Trust::Base { repo, base } => trusted_from_base(args, repo, *base)?,
+    })
 }
 
 /// Ends the process with exit 2 once `after` has passed: a gate on a damaged repository (or a

@@ -54,7 +54,7 @@ fn raw_message(commit: &[u8]) -> &[u8] {
 /// scan each blob (at any path) and each selected commit's message as it arrives. Only blobs with
 /// something to report are then placed in history (`sources::attribution`: each unique tree read
 /// once) and scanned again at their paths, so findings and their attribution are those of
-/// [`scan_history`]. Opt-in (`--object-stream`): with the full rule set the scanning, not the
+/// the commit walk (`sources::audit`). Opt-in (`--object-stream`): with the full rule set the scanning, not the
 /// reading, is the cost, and this path measured slower than the commit walk on terraform.
 pub(crate) fn scan_all_objects(
     scanner: &Scanner<'_>,
@@ -68,64 +68,124 @@ pub(crate) fn scan_all_objects(
         ..
     } = *source;
     let plan = scanner.plan();
-    let stats = &scanner.stats;
     let index: HashMap<Oid, u32> = commits
         .iter()
         .enumerate()
         .map(|(i, c)| (*c, i as u32))
         .collect();
-    let max = plan.max_file_size;
+    let streamed = stream(scanner, repo, &index)?;
+    let t_stream = std::time::Instant::now();
+    // Where the candidates (and the blobs too large to scan) sit in history.
+    let mut wanted: HashSet<Oid> = streamed.candidates.clone();
+    wanted.extend(streamed.oversized.iter().map(|(id, _)| *id));
+    let placed = scanner.install(|| {
+        super::attribution::introductions(
+            opener,
+            commits,
+            shallow,
+            &super::attribution::Wanted {
+                blobs: &wanted,
+                existing: &streamed.existing,
+            },
+        )
+    })??;
+    if plan.verbose {
+        plan.note(&format!(
+            "placed {} with findings in history in {:.2}s",
+            plural(streamed.candidates.len() as u64, "blob"),
+            t_stream.elapsed().as_secs_f64()
+        ));
+    }
+    let mut paths = Paths::default();
+    let work: Vec<(Oid, Vec<(u32, u32)>)> = streamed
+        .candidates
+        .iter()
+        .map(|blob| (*blob, paths.of(placed.get(blob))))
+        .filter(|(_, occ)| !occ.is_empty())
+        .collect();
+    for (blob, size) in &streamed.oversized {
+        let occ = paths.of(placed.get(blob));
+        // As a blob scan would have said it: at its first path not allowlisted.
+        let path = occ
+            .iter()
+            .map(|&(_, p)| paths.names[p as usize].as_str())
+            .find(|p| !scanner.path_allowed(p));
+        if let Some(path) = path {
+            scanner.admit(path, *size)?;
+        }
+    }
+    // Counted once already, while streaming: placing re-reads a few blobs without counting them.
+    let paths = paths.names;
+    let found = scanner.install(|| {
+        work.par_iter()
+            .map_init(
+                || opener.open(),
+                |repo, (blob, occ)| place_blob(scanner, open(repo)?, *blob, occ, &paths, false),
+            )
+            .collect::<anyhow::Result<Vec<_>>>()
+    })??;
+    let mut pending = streamed.messages;
+    pending.extend(found.into_iter().flatten());
+    Ok(pending)
+}
+
+/// Paths by index, each once.
+#[derive(Default)]
+struct Paths {
+    names: Vec<String>,
+    ids: HashMap<std::sync::Arc<str>, u32>,
+}
+
+impl Paths {
+    /// The (commit, path index) of each place a blob was introduced.
+    fn of(&mut self, placed: Option<&Vec<(u32, std::sync::Arc<str>)>>) -> Vec<(u32, u32)> {
+        let Some(v) = placed else {
+            return Vec::new();
+        };
+        v.iter()
+            .map(|(c, p)| {
+                let next = self.names.len() as u32;
+                let names = &mut self.names;
+                let id = *self.ids.entry(p.clone()).or_insert_with(|| {
+                    names.push(p.to_string());
+                    next
+                });
+                (*c, id)
+            })
+            .collect()
+    }
+}
+
+/// What the stream saw: blobs with something to report, findings in commit messages (by commit
+/// index), every blob that exists, and the blobs over the size limit.
+struct Streamed {
+    candidates: HashSet<Oid>,
+    messages: Vec<Pending>,
+    existing: HashSet<Oid>,
+    oversized: Vec<(Oid, u64)>,
+}
+
+/// Reads every object from git's stream on this thread while `--threads` workers scan them.
+fn stream(
+    scanner: &Scanner<'_>,
+    repo: &git2::Repository,
+    index: &HashMap<Oid, u32>,
+) -> anyhow::Result<Streamed> {
+    let max = scanner.plan().max_file_size;
     let mut stream = ObjectStream::spawn(repo.path())?;
     let mut existing: HashSet<Oid> = HashSet::new();
     let mut oversized: Vec<(Oid, u64)> = Vec::new();
-    let candidates: Mutex<HashSet<Oid>> = Mutex::new(HashSet::new());
-    let messages: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
+    let found = Found::default();
     let budget = Budget {
         used: Mutex::new(0),
         freed: std::sync::Condvar::new(),
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Header, Vec<u8>)>(256);
     let rx = Mutex::new(rx);
-    let read = std::thread::scope(|scope| -> anyhow::Result<()> {
-        let mut workers = Vec::new();
-        for _ in 0..plan.threads.max(1) {
-            workers.push(scope.spawn(|| -> anyhow::Result<()> {
-                loop {
-                    let next = rx.lock().expect("no panics while locked").recv();
-                    let Ok((header, bytes)) = next else {
-                        return Ok(());
-                    };
-                    let size = bytes.len();
-                    if header.kind == ObjectType::Blob {
-                        let out = pipeline::scan_any_path(&plan.engine, &bytes, 1);
-                        scanner.count(size as u64);
-                        if out.binary {
-                            stats.binary.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let found = !out.findings.is_empty() || out.truncated > 0;
-                        if found {
-                            candidates
-                                .lock()
-                                .expect("no panics while locked")
-                                .insert(header.id);
-                        }
-                        scanner.tick(size as u64, u64::from(found));
-                    } else if let Some(&idx) = index.get(&header.id) {
-                        let found = scan_message(
-                            scanner,
-                            raw_message(&bytes),
-                            &format!("message of commit {}", short(header.id)),
-                            SourceKind::CommitMessage,
-                        )?;
-                        if !found.is_empty() {
-                            let mut m = messages.lock().expect("no panics while locked");
-                            m.extend(found.into_iter().map(|f| (f, idx)));
-                        }
-                    }
-                    budget.release(size);
-                }
-            }));
-        }
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = (0..scanner.plan().threads.max(1))
+            .map(|_| scope.spawn(|| work(scanner, &rx, index, &found, &budget)))
+            .collect();
         let mut reading = || -> anyhow::Result<()> {
             loop {
                 let mut buf = Vec::new();
@@ -162,83 +222,61 @@ pub(crate) fn scan_all_objects(
                 .map_err(|_| anyhow::anyhow!("a scanning thread panicked"))??;
         }
         result
-    });
-    read?;
-    let t_stream = std::time::Instant::now();
-    let candidates = candidates.into_inner().expect("no panics while locked");
-    let mut pending = messages.into_inner().expect("no panics while locked");
+    })?;
+    Ok(Streamed {
+        candidates: found
+            .candidates
+            .into_inner()
+            .expect("no panics while locked"),
+        messages: found.messages.into_inner().expect("no panics while locked"),
+        existing,
+        oversized,
+    })
+}
 
-    // Where the candidates (and the blobs too large to scan) sit in history.
-    let mut wanted: HashSet<Oid> = candidates.clone();
-    wanted.extend(oversized.iter().map(|(id, _)| *id));
-    let placed = scanner.install(|| {
-        crate::sources::attribution::introductions(
-            opener,
-            commits,
-            shallow,
-            &crate::sources::attribution::Wanted {
-                blobs: &wanted,
-                existing: &existing,
-            },
-        )
-    })??;
-    drop(existing);
-    if plan.verbose {
-        plan.note(&format!(
-            "placed {} with findings in history in {:.2}s",
-            plural(candidates.len() as u64, "blob"),
-            t_stream.elapsed().as_secs_f64()
-        ));
-    }
+/// What the workers found, shared between them.
+#[derive(Default)]
+struct Found {
+    candidates: Mutex<HashSet<Oid>>,
+    messages: Mutex<Vec<Pending>>,
+}
 
-    let mut paths: Vec<String> = Vec::new();
-    let mut path_ids: HashMap<std::sync::Arc<str>, u32> = HashMap::new();
-    let mut occurrences = |blob: &Oid| -> Vec<(u32, u32)> {
-        placed
-            .get(blob)
-            .map(|v| {
-                v.iter()
-                    .map(|(c, p)| {
-                        let next = paths.len() as u32;
-                        let id = *path_ids.entry(p.clone()).or_insert_with(|| {
-                            paths.push(p.to_string());
-                            next
-                        });
-                        (*c, id)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut work: Vec<(Oid, Vec<(u32, u32)>)> = Vec::new();
-    let too_large: Vec<(u64, Vec<(u32, u32)>)> = oversized
-        .iter()
-        .map(|(blob, size)| (*size, occurrences(blob)))
-        .collect();
-    for blob in &candidates {
-        let occ = occurrences(blob);
-        if !occ.is_empty() {
-            work.push((*blob, occ));
+/// One worker: scans each blob at any path (only whether it holds something matters here) and
+/// each selected commit's message, until the reader is done.
+fn work(
+    scanner: &Scanner<'_>,
+    rx: &Mutex<std::sync::mpsc::Receiver<(Header, Vec<u8>)>>,
+    index: &HashMap<Oid, u32>,
+    found: &Found,
+    budget: &Budget,
+) -> anyhow::Result<()> {
+    loop {
+        let next = rx.lock().expect("no panics while locked").recv();
+        let Ok((header, bytes)) = next else {
+            return Ok(());
+        };
+        let size = bytes.len();
+        if header.kind == ObjectType::Blob {
+            let out = pipeline::scan_any_path(scanner.engine(), &bytes, 1);
+            scanner.count(size as u64);
+            if out.binary {
+                scanner.stats.binary.fetch_add(1, Ordering::Relaxed);
+            }
+            let any = !out.findings.is_empty() || out.truncated > 0;
+            if any {
+                let mut c = found.candidates.lock().expect("no panics while locked");
+                c.insert(header.id);
+            }
+            scanner.tick(size as u64, u64::from(any));
+        } else if let Some(&idx) = index.get(&header.id) {
+            let what = format!("message of commit {}", short(header.id));
+            let kind = SourceKind::CommitMessage;
+            let in_message = scan_message(scanner, raw_message(&bytes), &what, kind)?;
+            if !in_message.is_empty() {
+                let mut m = found.messages.lock().expect("no panics while locked");
+                m.extend(in_message.into_iter().map(|f| (f, idx)));
+            }
         }
+        budget.release(size);
     }
-    for (size, occ) in &too_large {
-        // As a blob scan would have said it: at its first path not allowlisted.
-        if let Some(&(_, p)) = occ
-            .iter()
-            .find(|(_, p)| !plan.engine.path_allowed(&paths[*p as usize]))
-        {
-            scanner.admit(&paths[p as usize], *size)?;
-        }
-    }
-    // Counted once already, while streaming: placing re-reads a few blobs without counting them.
-    let found = scanner.install(|| {
-        work.par_iter()
-            .map_init(
-                || opener.open(),
-                |repo, (blob, occ)| place_blob(scanner, open(repo)?, *blob, occ, &paths, false),
-            )
-            .collect::<anyhow::Result<Vec<_>>>()
-    })??;
-    pending.extend(found.into_iter().flatten());
-    Ok(pending)
 }
