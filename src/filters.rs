@@ -226,3 +226,67 @@ mod tests {
         assert!(!inline_allowed(InlineAllow::On, b"nothing here", r, b"s"));
     }
 }
+
+#[cfg(test)]
+mod pair_tests {
+    use super::*;
+
+    fn finding(rule: &str, line: usize, related: Option<(&str, usize)>) -> Finding {
+        let mut f = crate::finding::Finding {
+            rule_id: rule.into(),
+            description: String::new(),
+            severity: crate::rules::Severity::High,
+            file: None,
+            line,
+            column: 1,
+            end_line: line,
+            end_column: 2,
+            secret: "s".into(),
+            matched: String::new(),
+            matched_redacted: String::new(),
+            line_text: String::new(),
+            entropy: 0.0,
+            fingerprint: "ab".repeat(32),
+            commit: None,
+            other_occurrences: 0,
+            source: crate::finding::SourceKind::File,
+            related: Vec::new(),
+            account_id: None,
+            key_type: None,
+            decoded: None,
+            block: None,
+            occurrences: Vec::new(),
+            whereabouts: None,
+        };
+        if let Some((rule, line)) = related {
+            f.related.push(crate::finding::Related {
+                rule_id: rule.into(),
+                line,
+                column: 1,
+                end_line: line,
+                end_column: 2,
+                secret: "i".into(),
+            });
+        }
+        f
+    }
+
+    #[test]
+    fn a_marker_on_either_half_allows_the_pair_and_only_it() {
+        let text = b"id = I # keyfence:allow\nsecret = S\nother = O\n";
+        assert!(Marks::find(InlineAllow::Off, text).is_none());
+        assert!(Marks::find(InlineAllow::On, b"no marker here").is_none());
+        let mut marks = Marks::find(InlineAllow::On, text).unwrap();
+        let id_ok = marks.check("aws-access-key-id", 5, b"I");
+        let secret_ok = marks.check("aws-secret-access-key", 33, b"S");
+        assert!(id_ok && !secret_ok);
+        marks.place((1, 1), "aws-access-key-id", 5, id_ok);
+        marks.place((2, 1), "aws-secret-access-key", 33, secret_ok);
+        let pair = finding("aws-credential-pair", 2, Some(("aws-access-key-id", 1)));
+        assert!(marks.allows(&pair, 33));
+        let alone = finding("aws-secret-access-key", 2, None);
+        assert!(!marks.allows(&alone, 33));
+        let elsewhere = finding("aws-credential-pair", 3, Some(("aws-access-key-id", 9)));
+        assert!(!marks.allows(&elsewhere, 45));
+    }
+}

@@ -192,3 +192,58 @@ fn one_marker_allows_the_pair_in_history() {
     let (code, findings, stderr) = fx.run(&["history"]);
     assert_eq!((code, places(&findings)), (0, vec![]), "{stderr}");
 }
+
+/// (file, line, column, rule, fingerprint) of each finding, sorted: what must not depend on the
+/// source that read the content.
+fn identities(findings: &[Value]) -> Vec<(String, u64, u64, String, String)> {
+    let mut v: Vec<_> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["fingerprint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Issue 13: one fixture through every source (directory, staged index, range, history) gives
+/// the same findings, because every source hands its blobs to the one driver.
+#[test]
+fn one_fixture_gives_the_same_findings_through_every_source() {
+    let (id, secret) = pair(50);
+    let (lone_id, _) = pair(51);
+    let fx = Fixture::new();
+    fx.write("README.md", "nothing here\n");
+    let base = fx.commit("base");
+    fx.write("creds.ini", &credentials(52, "", ""));
+    fx.write(
+        "infra/main.tf",
+        &format!("provider \"aws\" {{\n  access_key = \"{id}\"\n  secret_key = \"{secret}\"\n}}\n"),
+    );
+    fx.write("notes/ids.txt", &format!("one id alone: {lone_id}\n"));
+    fx.git(&["add", "-A"]);
+
+    let (code, staged, _) = fx.run(&["protect", "--staged"]);
+    assert_eq!(code, 1);
+    let (code, dir, _) = fx.run(&["scan", "."]);
+    assert_eq!(code, 1);
+    fx.commit("add credentials");
+    let range = format!("{base}..HEAD");
+    let (code, ranged, _) = fx.run(&["history", "--added-only", &range]);
+    assert_eq!(code, 1);
+    let (code, history, _) = fx.run(&["history"]);
+    assert_eq!(code, 1);
+
+    let expected = identities(&dir);
+    let files: Vec<&str> = expected.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(files, ["creds.ini", "infra/main.tf", "notes/ids.txt"]);
+    assert_eq!(identities(&staged), expected, "protect --staged");
+    assert_eq!(identities(&ranged), expected, "history --added-only");
+    assert_eq!(identities(&history), expected, "history");
+}

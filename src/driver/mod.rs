@@ -425,3 +425,79 @@ pub fn plural(n: u64, word: &str) -> String {
         format!("{n} {word}s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanned(summary: Summary, stats: Stats) -> Scanned {
+        Scanned {
+            findings: Vec::new(),
+            stats,
+            summary,
+            started: Instant::now(),
+        }
+    }
+
+    /// The line without its timing (`in 0.01s`), which varies.
+    fn untimed(line: &str) -> String {
+        let (head, rest) = line.split_once(" in ").expect("a timing");
+        let (_, tail) = rest.split_once("s: ").expect("a timing");
+        format!("{head} in Ts: {tail}")
+    }
+
+    #[test]
+    fn one_summary_line_keeps_each_sources_shape() {
+        let files = Stats::default();
+        files.items.store(3, Ordering::Relaxed);
+        files.bytes.store(1234, Ordering::Relaxed);
+        files.binary.store(1, Ordering::Relaxed);
+        {
+            let mut walk = files.walk.lock().unwrap();
+            walk.ignored = 2;
+            walk.allowlisted.push(("a".into(), 1));
+            walk.not_regular.push("l".into());
+        }
+        assert_eq!(
+            untimed(&scanned(Summary::Files, files).summary_line(false, 2)),
+            "scanned 3 files (1.2 KB) in Ts: 2 findings; 1 binary (scanned for AWS and private \
+             keys only); skipped 2 gitignored, 1 allowlisted, 1 symlink or special file (-v \
+             lists them)"
+        );
+
+        let staged = Stats::default();
+        staged.items.store(1, Ordering::Relaxed);
+        staged.bytes.store(10, Ordering::Relaxed);
+        let line = scanned(Summary::Staged, staged).summary_line(false, 1);
+        assert_eq!(
+            untimed(&line),
+            "scanned 1 file staged (10 B) in Ts: 1 finding"
+        );
+        // Three decimals for the gate that runs on every commit.
+        assert!(line.contains(" in 0.0"), "{line}");
+        assert_eq!(
+            line.split_once("s: ").unwrap().0.len(),
+            "scanned 1 file staged (10 B) in 0.000".len()
+        );
+
+        let history = Stats::default();
+        history.commits.store(2, Ordering::Relaxed);
+        history.items.store(5, Ordering::Relaxed);
+        history.bytes.store(100, Ordering::Relaxed);
+        history.binary.store(1, Ordering::Relaxed);
+        history.lfs_missing.store(1, Ordering::Relaxed);
+        history.too_large.lock().unwrap().push(("big".into(), 9));
+        history
+            .truncated
+            .lock()
+            .unwrap()
+            .extend([("a".into(), 1), ("b".into(), 2)]);
+        assert_eq!(
+            untimed(&scanned(Summary::History, history).summary_line(false, 0)),
+            "scanned 2 commits and 5 blobs (100 B) in Ts: 0 findings; 1 blob binary (scanned \
+             for AWS and private keys only); skipped 1 Git LFS file (objects not in this \
+             repository), 1 over --max-file-size; 2 blobs over 1000 findings, only their first \
+             1000 reported"
+        );
+    }
+}
