@@ -77,6 +77,7 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
 fn history_findings(args: &BaselineArgs, common: &CommonArgs) -> anyhow::Result<Vec<Finding>> {
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
     let plan = Plan::build(common, &root_dir(&repo))?;
+    let started = Instant::now();
     let Selected {
         commits,
         extras,
@@ -93,7 +94,7 @@ fn history_findings(args: &BaselineArgs, common: &CommonArgs) -> anyhow::Result<
         shallow: &shallow,
         object_stream: false,
     };
-    let mut findings = driver::run(&plan, &source)?.findings;
+    let mut findings = driver::run(&plan, &source, started)?.findings;
     plan.filters().apply(&mut findings);
     Ok(findings)
 }
@@ -108,12 +109,13 @@ fn dir_findings(args: &BaselineArgs, common: &CommonArgs) -> anyhow::Result<Vec<
     };
     let root = config_root(&paths);
     let plan = Plan::build(common, &root)?;
+    let started = Instant::now();
     let source = DirSource {
         paths,
         no_ignore: args.no_ignore,
         config_root: root,
     };
-    let mut scanned = driver::run(&plan, &source)?;
+    let mut scanned = driver::run(&plan, &source, started)?;
     let mut findings = std::mem::take(&mut scanned.findings);
     plan.filters().apply(&mut findings);
     scanned.finish(&plan, findings.len());

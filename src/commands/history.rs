@@ -1,6 +1,8 @@
 //! `keyfence history [REV...]`: audit every blob that history introduced (each unique blob once),
 //! or with `--added-only` gate a range by the lines its commits add.
 
+use std::time::Instant;
+
 use anyhow::bail;
 use git2::Repository;
 
@@ -14,6 +16,7 @@ use crate::sources::range::RangeSource;
 use crate::ExitStatus;
 
 pub fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
     let trust = if args.added_only {
         // A range gate checks someone else's change: config and baseline come from its base.
@@ -28,7 +31,7 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     if args.added_only && matches!(trust, Trust::Base { base: None, .. }) {
         plan.note("the range has no base commit: using the shipped rules and no baseline");
     }
-    let mut scanned = scan(args, &plan, &opener, &repo)?;
+    let mut scanned = scan(args, &plan, (&opener, &repo), started)?;
     let mut findings = std::mem::take(&mut scanned.findings);
     plan.filters().apply(&mut findings);
     let status = plan.emit(&mut findings)?;
@@ -43,8 +46,8 @@ pub fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
 fn scan(
     args: &HistoryArgs,
     plan: &Plan,
-    opener: &Opener,
-    repo: &Repository,
+    (opener, repo): (&Opener, &Repository),
+    started: Instant,
 ) -> anyhow::Result<Scanned> {
     let since = args.since.as_deref().map(parse_since).transpose()?;
     let Selected {
@@ -68,7 +71,7 @@ fn scan(
             extras,
             shallow,
         };
-        return driver::run(plan, &source);
+        return driver::run(plan, &source, started);
     }
     if let Some(note) = shallow_note(&shallow) {
         plan.note(&note);
@@ -92,7 +95,7 @@ fn scan(
         shallow: &shallow,
         object_stream: args.object_stream,
     };
-    driver::run(plan, &source)
+    driver::run(plan, &source, started)
 }
 
 /// True when the git CLI can be run (it reads the object stream of full audits).

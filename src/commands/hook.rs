@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use git2::{Oid, Repository};
@@ -31,6 +32,7 @@ pub fn run(cmd: &HookCommand) -> anyhow::Result<ExitStatus> {
 }
 
 fn pre_push(args: &PrePushArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
     crate::sources::loose::check_all(&crate::sources::loose::object_dirs(&repo))?;
     let framework = push::under_framework();
@@ -62,10 +64,11 @@ fn pre_push(args: &PrePushArgs) -> anyhow::Result<ExitStatus> {
     let plan =
         Plan::build_for(&args.common, &Trust::Local { root })?.at_gate(crate::report::Gate::Push);
     let sel = push::select_push(&repo, &updates, remote.as_deref(), &|m| plan.note(m))?;
-    gate(&plan, &opener, &repo, &sel, "push blocked")
+    gate(&plan, (&opener, &repo), &sel, "push blocked", started)
 }
 
 fn pre_receive(args: &PreReceiveArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
     let input = hook_input("pre-receive", "`<old sha> <new sha> <ref>`")?;
     let updates = parse_pre_receive(&input)?;
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
@@ -74,7 +77,7 @@ fn pre_receive(args: &PreReceiveArgs) -> anyhow::Result<ExitStatus> {
     let git_dir = repo.path().to_path_buf();
     let plan = Plan::build_for(&args.common, &Trust::Server { git_dir })?;
     let sel = push::select_receive(&repo, &updates)?;
-    gate(&plan, &opener, &repo, &sel, "push rejected")
+    gate(&plan, (&opener, &repo), &sel, "push rejected", started)
 }
 
 /// The commit message a `commit-msg` hook checks, as one blob.
@@ -106,6 +109,7 @@ impl Source for MessageSource {
 /// `commit-msg`: the message git is about to record (the file git names), checked before the
 /// commit exists, so a key pasted into a message never enters history.
 fn commit_msg(args: &CommitMsgArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
     let (_, repo) = Opener::new(args.repo.as_deref())?;
     let root = root_dir(&repo);
     let plan = Plan::build_for(&args.common, &Trust::Local { root })?;
@@ -120,7 +124,7 @@ fn commit_msg(args: &CommitMsgArgs) -> anyhow::Result<ExitStatus> {
     let source = MessageSource {
         bytes: push::commit_message(&bytes),
     };
-    let mut scanned = driver::run(&plan, &source)?;
+    let mut scanned = driver::run(&plan, &source, started)?;
     let mut findings = std::mem::take(&mut scanned.findings);
     plan.filters().apply(&mut findings);
     let status = plan.emit(&mut findings)?;
@@ -142,10 +146,10 @@ fn commit_msg(args: &CommitMsgArgs) -> anyhow::Result<ExitStatus> {
 /// Scans a push's selection as a range gate and says what blocks it.
 fn gate(
     plan: &Plan,
-    opener: &Opener,
-    repo: &Repository,
+    (opener, repo): (&Opener, &Repository),
     sel: &Selection,
     verdict: &str,
+    started: Instant,
 ) -> anyhow::Result<ExitStatus> {
     let shallow: HashSet<Oid> = shallow_commits(repo).into_iter().collect();
     check_not_shallow(&sel.commits, &shallow)?;
@@ -156,7 +160,7 @@ fn gate(
         extras: &sel.extras,
         shallow: &shallow,
     };
-    let mut scanned = driver::run(plan, &source)?;
+    let mut scanned = driver::run(plan, &source, started)?;
     let mut findings = std::mem::take(&mut scanned.findings);
     plan.filters().apply(&mut findings);
     let status = plan.emit(&mut findings)?;

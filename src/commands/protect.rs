@@ -1,6 +1,8 @@
 //! `keyfence protect [--staged]`: the pre-commit gate. Scans each staged blob whole and keeps
 //! the findings on lines the index adds; never reads the working tree.
 
+use std::time::Instant;
+
 use anyhow::bail;
 
 use crate::cli::ProtectArgs;
@@ -11,6 +13,7 @@ use crate::sources::staged::{self, StagedSource};
 use crate::ExitStatus;
 
 pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
     let (_, repo) = Opener::new(args.repo.as_deref())?;
     if repo.is_bare() {
         bail!(
@@ -28,7 +31,7 @@ pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
         repo: &repo,
         changes,
     };
-    let mut scanned = driver::run(&plan, &source)?;
+    let mut scanned = driver::run(&plan, &source, started)?;
     let mut findings = std::mem::take(&mut scanned.findings);
     plan.filters().apply(&mut findings);
     let status = plan.emit(&mut findings)?;

@@ -218,9 +218,9 @@ pub struct Scanned {
     started: Instant,
 }
 
-/// Runs `source` through the engine: the one way every command scans.
-pub fn run(plan: &Plan, source: &dyn Source) -> anyhow::Result<Scanned> {
-    let started = Instant::now();
+/// Runs `source` through the engine: the one way every command scans. `started` is when the
+/// command began, for the summary line.
+pub fn run(plan: &Plan, source: &dyn Source, started: Instant) -> anyhow::Result<Scanned> {
     let summary = source.summary();
     let noun = match summary {
         Summary::History => "blobs",
