@@ -2,6 +2,7 @@
 //! byte offsets into line and column numbers once a match needs them.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// How many leading bytes are inspected to call a blob binary (as git does).
 const BINARY_SNIFF: usize = 8000;
@@ -211,6 +212,48 @@ impl<'a> Locator<'a> {
 /// Characters in UTF-8 bytes (an invalid byte counts as one).
 fn count_chars(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+/// Ranges sorted by start with a running maximum of their ends: "does any range overlap this
+/// one?" in one binary search.
+pub(crate) struct Intervals {
+    ranges: Vec<Range<usize>>,
+    max_end: Vec<usize>,
+}
+
+impl Intervals {
+    pub(crate) fn new(mut ranges: Vec<Range<usize>>) -> Intervals {
+        ranges.sort_by_key(|r| r.start);
+        let mut max = 0;
+        let max_end = ranges
+            .iter()
+            .map(|r| {
+                max = max.max(r.end);
+                max
+            })
+            .collect();
+        Intervals { ranges, max_end }
+    }
+
+    /// The ranges that share a byte with `r`.
+    pub(crate) fn overlapping<'s>(
+        &'s self,
+        r: &Range<usize>,
+    ) -> impl Iterator<Item = &'s Range<usize>> + 's {
+        let before_end = self.ranges.partition_point(|x| x.start < r.end);
+        let start = r.start;
+        (0..before_end)
+            .rev()
+            .take_while(move |&i| self.max_end[i] > start)
+            .map(|i| &self.ranges[i])
+            .filter(move |x| x.end > start)
+    }
+
+    /// True when some range shares a byte with `r`.
+    pub(crate) fn overlaps(&self, r: &Range<usize>) -> bool {
+        let before_end = self.ranges.partition_point(|x| x.start < r.end);
+        before_end > 0 && self.max_end[before_end - 1] > r.start
+    }
 }
 
 #[cfg(test)]

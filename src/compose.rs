@@ -30,8 +30,15 @@ impl Placed {
     }
 }
 
-/// Builds the findings of every enabled composite rule from `placed`, then annotates them all.
-pub(crate) fn finish(text: &[u8], mut placed: Vec<Placed>, rules: &RuleSet) -> Vec<Finding> {
+/// Builds the findings of every enabled composite rule from `placed`, drops those `allowed` says
+/// (given a finding and where it starts: an inline marker on either half allows a whole pair, so
+/// it is asked after pairing), then annotates the rest.
+pub(crate) fn finish(
+    text: &[u8],
+    mut placed: Vec<Placed>,
+    rules: &RuleSet,
+    allowed: impl Fn(&Finding, usize) -> bool,
+) -> Vec<Finding> {
     if placed.is_empty() {
         return Vec::new();
     }
@@ -43,6 +50,7 @@ pub(crate) fn finish(text: &[u8], mut placed: Vec<Placed>, rules: &RuleSet) -> V
     let annotator = annotate::Annotator::new(rules);
     placed
         .into_iter()
+        .filter(|p| !allowed(&p.finding, p.span.start))
         .map(|p| {
             let mut f = p.finding;
             annotator.annotate(&mut f, p.block);

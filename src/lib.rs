@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub(crate) mod compose;
 pub mod config;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod filters;

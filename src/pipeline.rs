@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use crate::blob::{self, BinaryText, Content, Locator};
+use crate::blob::{self, BinaryText, Content, Intervals, Locator, Position};
 use crate::compose;
 use crate::engine::decode::decode_spans;
 use crate::engine::{line_around, At, Engine};
@@ -92,44 +92,33 @@ fn scan_raw(
     lines: Option<&dyn Fn(usize, usize) -> bool>,
     any_path: bool,
 ) -> Outcome {
-    match blob::prepare(raw) {
-        Content::Binary => {
-            // Keys hide in binaries too (a SQLite file, a compiled tool, UTF-16 without a BOM):
-            // scan the text in them with the rules distinctive enough there.
-            let hidden = BinaryText::extract(raw);
-            if hidden.text.is_empty() {
-                return Outcome {
-                    binary: true,
-                    ..Outcome::default()
-                };
-            }
-            let scope = Scope {
-                cap,
-                lines,
-                binary: Some((&hidden, raw)),
-                any_path,
-            };
-            let (findings, truncated) = scan_text_in(engine, &hidden.text, path, source, &scope);
-            Outcome {
-                findings,
+    // Keys hide in binaries too (a SQLite file, a compiled tool, UTF-16 without a BOM): the
+    // text in them is scanned with the rules distinctive enough there.
+    let (content, hidden) = match blob::prepare(raw) {
+        Content::Binary => (None, Some(BinaryText::extract(raw))),
+        Content::Text(text) => (Some(text), None),
+    };
+    let scope = Scope {
+        cap,
+        lines,
+        binary: hidden.as_ref().map(|h| (h, raw)),
+        any_path,
+    };
+    let text = match (&content, &hidden) {
+        (Some(text), _) => text.as_ref(),
+        (None, Some(h)) if !h.text.is_empty() => &h.text,
+        _ => {
+            return Outcome {
                 binary: true,
-                truncated,
+                ..Outcome::default()
             }
         }
-        Content::Text(text) => {
-            let scope = Scope {
-                cap,
-                lines,
-                binary: None,
-                any_path,
-            };
-            let (findings, truncated) = scan_text_in(engine, &text, path, source, &scope);
-            Outcome {
-                findings,
-                binary: false,
-                truncated,
-            }
-        }
+    };
+    let (findings, truncated) = scan_text_in(engine, text, path, source, &scope);
+    Outcome {
+        findings,
+        binary: hidden.is_some(),
+        truncated,
     }
 }
 
@@ -198,15 +187,31 @@ fn scan_text_in(
     source: SourceKind,
     scope: &Scope<'_>,
 ) -> (Vec<Finding>, usize) {
-    let cap = scope.cap;
     let at_path = if scope.any_path {
         At::AnyPath
     } else {
         At::from(path)
     };
-    let matches = match scope.binary {
-        Some(_) => engine.scan_at(text, at_path, &is_binary_rule),
-        None => engine.scan_at(text, at_path, &|_| true),
+    let hits = blob_hits(engine, text, at_path, scope.binary.is_some());
+    if hits.is_empty() {
+        return (Vec::new(), 0);
+    }
+    // Inline markers, when the text has any: a marked match is placed too (up to the cap of its
+    // own), so that pairing sees it and its marker allows the whole pair; dropped after pairing.
+    let mut marks = filters::Marks::find(engine.inline_allow(), text);
+    let (placed, dropped) = place_hits(engine, text, path, source, scope, hits, &mut marks);
+    let allowed = |f: &Finding, start: usize| marks.as_ref().is_some_and(|m| m.allows(f, start));
+    (
+        compose::finish(text, placed, engine.rule_set(), allowed),
+        dropped,
+    )
+}
+
+/// The clear and decoded matches of a text, each once, sorted by position.
+fn blob_hits<'t>(engine: &Engine, text: &'t [u8], at_path: At<'_>, binary: bool) -> Vec<Hit<'t>> {
+    let matches = match binary {
+        true => engine.scan_at(text, at_path, &is_binary_rule),
+        false => engine.scan_at(text, at_path, &|_| true),
     };
     let mut hits: Vec<Hit<'_>> = matches
         .into_iter()
@@ -222,34 +227,22 @@ fn scan_text_in(
         })
         .collect();
     let mut decoded = Vec::new();
-    let mut budget = if scope.binary.is_some() {
-        0
-    } else {
-        MAX_DECODED_BYTES
-    };
-    decoded_hits(
-        engine,
-        text,
-        at_path,
-        1,
-        None,
-        "",
-        &mut budget,
-        &mut decoded,
-    );
+    let mut budget = if binary { 0 } else { MAX_DECODED_BYTES };
+    let out = &mut decoded;
+    decoded_hits(engine, text, at_path, 1, None, "", &mut budget, out);
     // A decoded secret and a clear-text match on the same span: the same rule found it twice
     // (keep the clear one); a lower-priority rule saw only the encoded text (keep the decoded one).
     // Interval lookups, not every pair: a blob with many clear and many decoded hits (a hostile
     // file, say 400k keys and 26k encoded ones) took 31 s pairwise and grew quadratically.
     if !decoded.is_empty() {
-        let clear_by_rule = Intervals::by_rule(&hits);
+        let clear_by_rule = by_rule(&hits);
         decoded.retain(|d| {
             !clear_by_rule
                 .get(&d.rule)
                 .is_some_and(|iv| iv.overlaps(&d.at))
         });
         let any_decoded = Intervals::new(decoded.iter().map(|d| d.at.clone()).collect());
-        let decoded_by_rule = Intervals::by_rule(&decoded);
+        let decoded_by_rule = by_rule(&decoded);
         hits.retain(|h| {
             // Most clear hits touch no encoded run at all: one lookup decides.
             !any_decoded.overlaps(&h.at)
@@ -259,75 +252,109 @@ fn scan_text_in(
         });
     }
     hits.extend(decoded);
-    if hits.is_empty() {
-        return (Vec::new(), 0);
-    }
     hits.sort_by_key(|h| (h.at.start, h.at.end, h.rule));
     hits.dedup_by(|later, first| {
         later.at == first.at && later.rule == first.rule && later.secret == first.secret
     });
+    hits
+}
 
+/// Places hits (line and column) and builds their findings, up to the cap; returns them with
+/// how many were counted but not built. A hit a marker allows is placed too (for pairing), and
+/// remembered in `marks`.
+fn place_hits<'e>(
+    engine: &'e Engine,
+    text: &'e [u8],
+    path: Option<&str>,
+    source: SourceKind,
+    scope: &Scope<'_>,
+    hits: Vec<Hit<'_>>,
+    marks: &mut Option<filters::Marks<'e>>,
+) -> (Vec<compose::Placed>, usize) {
+    let cap = scope.cap;
     let secrets = BlobSecrets::new(&hits);
+    let site = Site { path, source };
     let mut locator = Locator::new(scope.binary.map_or(text, |(_, raw)| raw));
     let place = |at: usize| scope.binary.map_or(at, |(b, _)| b.original_offset(at));
     let every_line = scope.lines.is_none();
     let mut placed = Vec::with_capacity(hits.len().min(cap));
-    let mut dropped = 0;
+    let (mut kept, mut marked, mut dropped) = (0, 0, 0);
     for h in hits {
         let rule = &engine.rules()[h.rule];
-        if filters::inline_allowed(
-            engine.inline_allow(),
-            line_around(text, h.at.start),
-            &rule.id,
-            &h.secret,
-        ) {
-            continue;
-        }
-        if placed.len() >= cap && every_line {
+        if kept >= cap && every_line && marks.is_none() {
             // Past the cap on a scan that keeps every line: counted, never placed (placing
             // costs a walk over the line, and a hostile line holds tens of thousands of hits).
             dropped += 1;
             continue;
         }
         let start = locator.position(place(h.at.start));
-        let end = locator.position(place(h.at.end));
-        if scope.lines.is_some_and(|keep| !keep(start.line, end.line)) {
+        let allowed = marks
+            .as_ref()
+            .is_some_and(|m| m.check(&rule.id, h.at.start, &h.secret));
+        if allowed && marked >= cap {
             continue;
         }
-        if placed.len() >= cap {
+        marked += usize::from(allowed);
+        let end = locator.position(place(h.at.end));
+        if !allowed && scope.lines.is_some_and(|keep| !keep(start.line, end.line)) {
+            continue;
+        }
+        if !allowed && kept >= cap {
             // Counted, not built: the caller only reports how many.
             dropped += 1;
             continue;
         }
-        let (matched, matched_redacted) = secrets.snippets(&h);
-        let line_text = secrets.masked_line(text, &h.at);
-        let finding = Finding {
-            rule_id: rule.id.clone(),
-            description: rule.description.clone(),
-            severity: rule.severity,
-            file: path.map(str::to_string),
-            line: start.line,
-            column: start.column,
-            end_line: end.line,
-            end_column: end.column,
-            secret: String::from_utf8_lossy(&h.secret).into_owned(),
-            matched,
-            matched_redacted,
-            line_text,
-            entropy: (h.entropy * 1000.0).round() / 1000.0,
-            fingerprint: fingerprint(&rule.id, &h.secret),
-            commit: None,
-            other_occurrences: 0,
-            source,
-            related: Vec::new(),
-            details: Default::default(),
-            decoded: h.decoded,
-            occurrences: Vec::new(),
-            whereabouts: None,
-        };
-        placed.push(compose::Placed::new(text, h.at, finding));
+        kept += usize::from(!allowed);
+        if let Some(m) = marks.as_mut() {
+            m.place((start.line, start.column), &rule.id, h.at.start, allowed);
+        }
+        let span = h.at.clone();
+        let finding = build(rule, h, (start, end), text, &secrets, &site);
+        placed.push(compose::Placed::new(text, span, finding));
     }
-    (compose::finish(text, placed, engine.rule_set()), dropped)
+    (placed, dropped)
+}
+
+/// Where a blob's findings are reported: its path and the kind of source.
+struct Site<'a> {
+    path: Option<&'a str>,
+    source: SourceKind,
+}
+
+/// The finding of one placed hit (`at`: where it starts and ends).
+fn build(
+    rule: &crate::rules::Rule,
+    h: Hit<'_>,
+    at: (Position, Position),
+    text: &[u8],
+    secrets: &BlobSecrets,
+    site: &Site<'_>,
+) -> Finding {
+    let (matched, matched_redacted) = secrets.snippets(&h);
+    Finding {
+        rule_id: rule.id.clone(),
+        description: rule.description.clone(),
+        severity: rule.severity,
+        file: site.path.map(str::to_string),
+        line: at.0.line,
+        column: at.0.column,
+        end_line: at.1.line,
+        end_column: at.1.column,
+        secret: String::from_utf8_lossy(&h.secret).into_owned(),
+        matched,
+        matched_redacted,
+        line_text: secrets.masked_line(text, &h.at),
+        entropy: (h.entropy * 1000.0).round() / 1000.0,
+        fingerprint: fingerprint(&rule.id, &h.secret),
+        commit: None,
+        other_occurrences: 0,
+        source: site.source,
+        related: Vec::new(),
+        details: Default::default(),
+        decoded: h.decoded,
+        occurrences: Vec::new(),
+        whereabouts: None,
+    }
 }
 
 /// Secret ranges up to this long are kept in a plain sorted list (see [`BlobSecrets`]).
@@ -465,54 +492,16 @@ impl BlobSecrets {
     }
 }
 
-/// Ranges sorted by start with a running maximum of their ends: "does any range overlap this
-/// one?" in one binary search.
-struct Intervals {
-    ranges: Vec<Range<usize>>,
-    max_end: Vec<usize>,
-}
-
-impl Intervals {
-    fn new(mut ranges: Vec<Range<usize>>) -> Intervals {
-        ranges.sort_by_key(|r| r.start);
-        let mut max = 0;
-        let max_end = ranges
-            .iter()
-            .map(|r| {
-                max = max.max(r.end);
-                max
-            })
-            .collect();
-        Intervals { ranges, max_end }
+/// The hits' ranges, grouped by rule.
+fn by_rule(hits: &[Hit<'_>]) -> std::collections::HashMap<usize, Intervals> {
+    let mut groups: std::collections::HashMap<usize, Vec<Range<usize>>> = Default::default();
+    for h in hits {
+        groups.entry(h.rule).or_default().push(h.at.clone());
     }
-
-    fn by_rule(hits: &[Hit<'_>]) -> std::collections::HashMap<usize, Intervals> {
-        let mut groups: std::collections::HashMap<usize, Vec<Range<usize>>> = Default::default();
-        for h in hits {
-            groups.entry(h.rule).or_default().push(h.at.clone());
-        }
-        groups
-            .into_iter()
-            .map(|(rule, ranges)| (rule, Intervals::new(ranges)))
-            .collect()
-    }
-
-    /// The ranges that share a byte with `r`.
-    fn overlapping<'s>(&'s self, r: &Range<usize>) -> impl Iterator<Item = &'s Range<usize>> + 's {
-        let before_end = self.ranges.partition_point(|x| x.start < r.end);
-        let start = r.start;
-        (0..before_end)
-            .rev()
-            .take_while(move |&i| self.max_end[i] > start)
-            .map(|i| &self.ranges[i])
-            .filter(move |x| x.end > start)
-    }
-
-    /// True when some range shares a byte with `r`.
-    fn overlaps(&self, r: &Range<usize>) -> bool {
-        let before_end = self.ranges.partition_point(|x| x.start < r.end);
-        before_end > 0 && self.max_end[before_end - 1] > r.start
-    }
+    groups
+        .into_iter()
+        .map(|(rule, ranges)| (rule, Intervals::new(ranges)))
+        .collect()
 }
 
 /// Decodes the encoded runs of `text` and scans each with the line around it, recursing into the

@@ -53,8 +53,8 @@ impl Progress {
             bar.set_position(total);
             bar.set_message(format!(
                 "{}, {} ·",
-                crate::commands::common::plural(items, self.noun.trim_end_matches('s')),
-                crate::commands::common::plural(found, "finding")
+                crate::driver::plural(items, self.noun.trim_end_matches('s')),
+                crate::driver::plural(found, "finding")
             ));
         }
     }

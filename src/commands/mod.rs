@@ -1,7 +1,6 @@
-//! One module per verb: arguments → plan → pipeline → report → exit status.
+//! One module per verb: arguments → plan → source → driver → filters → report → exit status.
 
 pub mod baseline;
-pub mod common;
 pub mod explain;
 pub mod history;
 pub mod hook;

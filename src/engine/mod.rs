@@ -239,7 +239,7 @@ impl Engine {
                 matched: &bytes[whole.start()..whole.end()],
                 line: line_around(bytes, secret.start),
             };
-            if rule.allowlist.allows(&candidate) || self.rules.allowlist.allows(&candidate) {
+            if crate::filters::allowlisted(rule, &self.rules.allowlist, &candidate) {
                 continue;
             }
             out.push(Match {

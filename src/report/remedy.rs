@@ -369,7 +369,7 @@ pub fn write_escape_hatches(
     if pair {
         writeln!(
             out,
-            "      (a key pair spans two lines: mark both, or use the baseline below)"
+            "      (a key pair spans two lines: one marker on either line covers both)"
         )?;
     }
     writeln!(

@@ -74,10 +74,6 @@ pub struct Wanted<'a> {
 
 const MODE_TREE: i32 = 0o040000;
 
-fn is_file(mode: i32) -> bool {
-    mode == 0o100644 || mode == 0o100755
-}
-
 fn hits(repo: &Repository, tree: Oid, wanted: &Wanted<'_>, memo: &Memo) -> anyhow::Result<Hits> {
     if let Some(h) = memo.get(&tree) {
         return Ok(h);
@@ -88,7 +84,7 @@ fn hits(repo: &Repository, tree: Oid, wanted: &Wanted<'_>, memo: &Memo) -> anyho
     let mut entries: Vec<(Arc<str>, Entry)> = Vec::new();
     for entry in t.iter() {
         let mode = entry.filemode();
-        if is_file(mode) {
+        if super::git::is_regular(mode) {
             let id = entry.id();
             if wanted.blobs.contains(&id) {
                 let name: Arc<str> = String::from_utf8_lossy(entry.name_bytes()).into();

@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use anyhow::bail;
 use ignore::{WalkBuilder, WalkState};
+
+use super::{Blob, Lines, Provenance, Source};
+use crate::driver::{Scanner, Summary};
+use crate::finding::{Finding, SourceKind};
 
 /// What the walk may read.
 #[derive(Debug, Clone)]
@@ -291,12 +296,189 @@ fn read_one<F>(
     }
 }
 
-/// Reads standard input, up to the size limit.
+/// Reads standard input, up to the size limit (`None`: it is larger).
 pub fn read_stdin(max: u64) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     std::io::stdin()
         .lock()
-        .take(max + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut buf)?;
     Ok((buf.len() as u64 <= max).then_some(buf))
+}
+
+/// What a walk left unread besides files over the size limit, for the summary and `--verbose`.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    pub unreadable: Vec<(String, String)>,
+    pub not_regular: Vec<String>,
+    pub ignored: u64,
+    pub ignored_paths: Vec<String>,
+    /// Files a path allowlist left out, with their size.
+    pub allowlisted: Vec<(String, u64)>,
+}
+
+/// The config root of a scan: the top of the git work tree holding the first path given (or the
+/// current directory), as for every other command; outside a repository, the first directory
+/// given, else `.`. Its `.keyfence.toml` applies and its path globs match paths relative to it.
+pub fn config_root(paths: &[PathBuf]) -> PathBuf {
+    let first = paths
+        .iter()
+        .find(|p| p.as_path() != Path::new(STDIN))
+        .map_or(Path::new("."), PathBuf::as_path);
+    crate::config::work_tree_of(first).unwrap_or_else(|| {
+        paths
+            .iter()
+            .find(|p| p.is_dir())
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."))
+    })
+}
+
+/// The path that names standard input.
+const STDIN: &str = "-";
+
+/// Where a scan root sits under the config root, as a `/`-separated prefix ("" for the root
+/// itself); `None` when it is outside, and its paths are then taken relative to itself.
+fn prefix_under(config_root: &Path, scan_root: &Path) -> Option<String> {
+    let dir = if scan_root.is_dir() {
+        scan_root
+    } else {
+        match scan_root.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    };
+    let base = std::fs::canonicalize(config_root).ok()?;
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let rel = dir.strip_prefix(&base).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// Files, directory trees and stdin (`-`), with rules seeing paths relative to `config_root`.
+pub struct DirSource {
+    pub paths: Vec<PathBuf>,
+    pub no_ignore: bool,
+    pub config_root: PathBuf,
+}
+
+impl Source for DirSource {
+    fn summary(&self) -> Summary {
+        Summary::Files
+    }
+
+    fn scan(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+        let plan = scanner.plan();
+        let stdin = Path::new(STDIN);
+        for p in &self.paths {
+            if p != stdin && std::fs::symlink_metadata(p).is_err() {
+                bail!("{}: no such file or directory", p.display());
+            }
+        }
+        let findings = if self.paths.iter().any(|p| p == stdin) {
+            scan_stdin(scanner)?
+        } else {
+            Vec::new()
+        };
+        let findings = Mutex::new(findings);
+        let opts = DirOptions {
+            no_ignore: self.no_ignore,
+            max_file_size: plan.max_file_size,
+            threads: plan.threads,
+            list_ignored: plan.verbose && !plan.quiet,
+        };
+        let mut stats = DirStats::default();
+        // One walk per root, each knowing where it sits under the config root.
+        for scan_root in self.paths.iter().filter(|p| *p != stdin) {
+            let prefix = prefix_under(&self.config_root, scan_root).unwrap_or_default();
+            let part = walk(std::slice::from_ref(scan_root), &opts, |file| {
+                // Rules and allowlists see the path relative to the config root; the report
+                // shows it as the user gave it.
+                let joined;
+                let relative = if prefix.is_empty() {
+                    file.relative
+                } else {
+                    joined = format!("{prefix}/{}", file.relative);
+                    joined.as_str()
+                };
+                let size = file.bytes.len() as u64;
+                if scanner.path_allowed(relative) {
+                    let mut walk = scanner.stats.walk.lock().expect("no panics while locked");
+                    walk.allowlisted.push((file.display.to_string(), size));
+                    return;
+                }
+                // Every line counts: scanning cannot fail.
+                let blob = file_blob(file.bytes, relative, file.display);
+                let mut found = scanner.scan(&blob).unwrap_or_default();
+                if !found.is_empty() {
+                    for f in &mut found {
+                        f.file = Some(file.display.to_string());
+                    }
+                    let mut all = findings.lock().expect("no panics while locked");
+                    all.extend(found);
+                }
+            });
+            stats.files += part.files;
+            stats.bytes += part.bytes;
+            stats.too_large.extend(part.too_large);
+            stats.unreadable.extend(part.unreadable);
+            stats.not_regular.extend(part.not_regular);
+            stats.ignored += part.ignored;
+            stats.ignored_paths.extend(part.ignored_paths);
+        }
+        record(scanner, stats);
+        Ok(findings.into_inner().expect("no panics while locked"))
+    }
+}
+
+/// Standard input, as one file named `<stdin>`.
+fn scan_stdin(scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+    let max = scanner.plan().max_file_size;
+    let Some(bytes) = read_stdin(max)? else {
+        bail!("stdin is larger than --max-file-size ({max} bytes)");
+    };
+    if !bytes.is_empty() {
+        scanner.count(bytes.len() as u64);
+    }
+    scanner.scan(&file_blob(&bytes, "<stdin>", "<stdin>"))
+}
+
+/// What the walks saw, into the scan's statistics. Files a path allowlist left out were read
+/// (the walk cannot know) but not scanned: they do not count.
+fn record(scanner: &Scanner<'_>, stats: DirStats) {
+    let s = &scanner.stats;
+    s.too_large
+        .lock()
+        .expect("no panics while locked")
+        .extend(stats.too_large);
+    let mut walk = s.walk.lock().expect("no panics while locked");
+    let allowed_bytes: u64 = walk.allowlisted.iter().map(|(_, n)| n).sum();
+    let files = stats.files - walk.allowlisted.len() as u64;
+    s.items.fetch_add(files, Ordering::Relaxed);
+    s.bytes
+        .fetch_add(stats.bytes - allowed_bytes, Ordering::Relaxed);
+    walk.unreadable = stats.unreadable;
+    walk.unreadable.sort();
+    walk.not_regular = stats.not_regular;
+    walk.not_regular.sort();
+    walk.ignored = stats.ignored;
+    walk.ignored_paths = stats.ignored_paths;
+    walk.ignored_paths.sort();
+    walk.allowlisted.sort();
+}
+
+fn file_blob<'a>(bytes: &'a [u8], path: &'a str, shown: &'a str) -> Blob<'a> {
+    Blob {
+        id: None,
+        bytes,
+        provenance: Provenance {
+            path: Some(path),
+            shown,
+            kind: SourceKind::File,
+        },
+        lines: Lines::All,
+    }
 }

@@ -161,7 +161,13 @@ pub fn root_dir(repo: &Repository) -> PathBuf {
 
 /// Regular files only: submodules (gitlinks), symlinks and trees are not content.
 pub fn is_file_mode(mode: FileMode) -> bool {
-    matches!(mode, FileMode::Blob | FileMode::BlobExecutable)
+    is_regular(i32::from(mode))
+}
+
+/// [`is_file_mode`] on a raw tree-entry mode (`0o100644`, `0o100755`): the one definition of
+/// "a regular file" for every git source.
+pub fn is_regular(mode: i32) -> bool {
+    mode == 0o100644 || mode == 0o100755
 }
 
 /// Commits whose parents a shallow clone does not have (`$GIT_COMMON_DIR/shallow`).

@@ -336,10 +336,6 @@ fn tree_changes(
 
 const MODE_TREE: i32 = 0o040000;
 
-fn is_file(mode: i32) -> bool {
-    mode == 0o100644 || mode == 0o100755
-}
-
 /// git's tree-entry order: names compared bytewise, a directory's name as if followed by `/`.
 fn git_order(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> std::cmp::Ordering {
     let n = a.len().min(b.len());
@@ -403,8 +399,10 @@ fn diff_trees(
             };
             prefix.push(b'/');
             diff_trees(repo, old_sub.as_ref(), &sub, prefix, out)?;
-        } else if is_file(mode) {
-            let old_blob = before.filter(|&(_, m)| is_file(m)).map(|(id, _)| id);
+        } else if super::git::is_regular(mode) {
+            let old_blob = before
+                .filter(|&(_, m)| super::git::is_regular(m))
+                .map(|(id, _)| id);
             if old_blob != Some(entry.id()) {
                 out.push((
                     String::from_utf8_lossy(prefix).into_owned(),
@@ -433,4 +431,50 @@ pub fn check_not_shallow(commits: &[Oid], shallow: &HashSet<Oid>) -> anyhow::Res
 pub fn short(oid: Oid) -> String {
     let s = oid.to_string();
     s[..12].to_string()
+}
+
+/// The revisions to walk and what refs hold besides commits: with no revisions, everything the
+/// repository holds (every ref, annotated tags' messages, tags of blobs and trees, stash entries
+/// and other worktrees' HEADs); else the revisions given, and with `--tags` every tag.
+pub fn select(repo: &Repository, revs: &[String], tags: bool) -> anyhow::Result<(RevSet, Extras)> {
+    let mut extras = Extras::default();
+    let mut set = if revs.is_empty() && !tags {
+        let mut set = RevSet::all_refs(repo)?;
+        set.include.extend(unreferenced_tips(repo)?);
+        extras = ref_extras(repo, |_| true)?;
+        set
+    } else {
+        let set = RevSet::parse(repo, revs)?;
+        for tip in revs.iter().flat_map(|rev| tips_named(rev)) {
+            if let Ok(obj) = repo.revparse_single(tip) {
+                extras.add(&peel(repo, obj.id())?, tip);
+            }
+        }
+        set
+    };
+    if tags {
+        set.include.extend(RevSet::tags(repo)?.include);
+        let tags = ref_extras(repo, |n| n.starts_with("refs/tags/"))?;
+        for t in tags.tags {
+            if !extras.tags.contains(&t) {
+                extras.tags.push(t);
+            }
+        }
+        extras.objects.extend(tags.objects);
+    }
+    Ok((set, extras))
+}
+
+/// The revisions a rev argument names as tips (`A..B` → B, `A...B` → A and B, `^X` → none).
+fn tips_named(rev: &str) -> Vec<&str> {
+    if rev.starts_with('^') {
+        return Vec::new();
+    }
+    if let Some((a, b)) = rev.split_once("...") {
+        return [a, b].into_iter().filter(|s| !s.is_empty()).collect();
+    }
+    if let Some((_, b)) = rev.split_once("..") {
+        return if b.is_empty() { vec!["HEAD"] } else { vec![b] };
+    }
+    vec![rev]
 }

@@ -61,6 +61,55 @@ impl Pointer {
     }
 }
 
+/// The content behind an LFS pointer at `path`. Missing, it cannot be checked: an error.
+pub fn read_object(
+    repo: &git2::Repository,
+    ptr: &Pointer,
+    path: &str,
+    max: u64,
+) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    let file = ptr.local_path(repo);
+    if ptr.size > max {
+        anyhow::bail!(
+            "{path} is a Git LFS file of {} bytes, over --max-file-size ({max} bytes), so it \
+             cannot be checked; rerun with a larger --max-file-size",
+            ptr.size
+        );
+    }
+    std::fs::read(&file).with_context(|| {
+        format!(
+            "{path} is a Git LFS pointer but its object {} is not in {}, so its content cannot be \
+             checked; run `git lfs fetch` (or `git lfs install` and add the file again)",
+            ptr.oid,
+            file.display()
+        )
+    })
+}
+
+/// The content behind a Git LFS pointer, when the object is here. Where it should be (the
+/// developer's own gates, which push it) its absence fails the gate; elsewhere (a server, a CI
+/// clone without LFS objects) it is counted and said in the summary.
+pub fn content(
+    scanner: &crate::driver::Scanner<'_>,
+    repo: &git2::Repository,
+    blob: &[u8],
+    path: &str,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let Some(ptr) = pointer(blob) else {
+        return Ok(None);
+    };
+    let plan = scanner.plan();
+    if ptr.local_path(repo).is_file() || plan.lfs_required {
+        return read_object(repo, &ptr, path, plan.max_file_size).map(Some);
+    }
+    scanner
+        .stats
+        .lfs_missing
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,13 @@
 //! added, modified or renamed regular file the source hands over the whole staged blob and the
 //! lines the index adds to it, so multi-line context works and old content does not block.
 
-use anyhow::Context;
-use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
+use anyhow::{bail, Context};
+use git2::{Delta, DiffFindOptions, DiffOptions, ObjectType, Oid, Repository};
 
 use super::git::{added_lines, is_file_mode, Lines};
+use super::{Blob, Lines as BlobLines, Provenance, Source};
+use crate::driver::{human_bytes, Scanner, Summary};
+use crate::finding::{Finding, SourceKind};
 
 /// One staged path worth scanning.
 #[derive(Debug, Clone)]
@@ -96,7 +99,7 @@ pub fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
         if matches!(kind, 'R' | 'C') {
             path = fields.next()?;
         }
-        let is_file = |m: &str| m == "100644" || m == "100755";
+        let is_file = |m: &str| i32::from_str_radix(m, 8).is_ok_and(super::git::is_regular);
         if !matches!(kind, 'A' | 'M' | 'R' | 'C' | 'T') || !is_file(new_mode) {
             continue;
         }
@@ -170,6 +173,84 @@ fn changes_from_libgit2(repo: &Repository) -> anyhow::Result<Vec<StagedChange>> 
 /// The lines of the staged blob that the index adds.
 pub fn added(repo: &Repository, change: &StagedChange) -> anyhow::Result<Lines> {
     added_lines(repo, change.old, change.blob)
+}
+
+/// The staged blobs of `changes`, each whole with the lines the index adds to it. A gate: what
+/// it cannot read (a damaged or missing object, a file over the size limit) is an error.
+pub struct StagedSource<'r> {
+    pub repo: &'r Repository,
+    pub changes: Vec<StagedChange>,
+}
+
+impl Source for StagedSource<'_> {
+    fn summary(&self) -> Summary {
+        Summary::Staged
+    }
+
+    fn scan(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+        let repo = self.repo;
+        let max = scanner.plan().max_file_size;
+        let odb = repo.odb()?;
+        let object_dirs = super::loose::object_dirs(repo);
+        let mut findings = Vec::new();
+        for change in &self.changes {
+            if scanner.path_allowed(&change.path) {
+                continue;
+            }
+            // Staged blobs are loose: a truncated one would hang libgit2 (see `sources::loose`).
+            super::loose::check(&object_dirs, change.blob)?;
+            if let Some(old) = change.old {
+                super::loose::check(&object_dirs, old)?;
+            }
+            let (size, kind) = odb
+                .read_header(change.blob)
+                .with_context(|| format!("staged blob of {} is missing", change.path))?;
+            if kind != ObjectType::Blob {
+                bail!(
+                    "staged entry {} names object {}, a {kind}, not a file's content; the \
+                     repository is damaged (run `git fsck`)",
+                    change.path,
+                    change.blob
+                );
+            }
+            if size as u64 > max {
+                // A gate does not wave through what it did not read.
+                bail!(
+                    "staged file {} is {} ({size} bytes), over --max-file-size ({max} bytes), so \
+                     the commit cannot be checked and is blocked; rerun with a larger \
+                     --max-file-size (e.g. `keyfence protect --max-file-size {}`), or keep such \
+                     files out of git",
+                    change.path,
+                    human_bytes(size as u64),
+                    (size as u64).next_power_of_two()
+                );
+            }
+            let blob = repo.find_blob(change.blob)?;
+            // A Git LFS pointer: the content is the object in .git/lfs, which `git add` put there.
+            let lfs = match super::lfs::pointer(blob.content()) {
+                Some(ptr) => Some(super::lfs::read_object(repo, &ptr, &change.path, max)?),
+                None => None,
+            };
+            let content: &[u8] = lfs.as_deref().unwrap_or(blob.content());
+            scanner.count(content.len() as u64);
+            let added = || added(repo, change);
+            findings.extend(scanner.scan(&Blob {
+                id: Some(change.blob),
+                bytes: content,
+                provenance: Provenance {
+                    path: Some(&change.path),
+                    shown: &change.path,
+                    kind: SourceKind::Staged,
+                },
+                // A changed LFS pointer means new content: every line of the object counts.
+                lines: match lfs {
+                    Some(_) => BlobLines::All,
+                    None => BlobLines::Added(&added),
+                },
+            })?);
+        }
+        Ok(findings)
+    }
 }
 
 #[cfg(test)]
