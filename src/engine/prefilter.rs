@@ -86,7 +86,7 @@ impl Prefilter {
     }
 
     fn built(&self) -> &Built {
-        self.built.get_or_init(|| Built::new(&self.patterns))
+        self.built.get_or_init(|| Built::new(&self.patterns, true))
     }
 }
 
@@ -111,7 +111,9 @@ fn anchor_of(pattern: &[u8], common: &HashMap<&'static [u8], u32>) -> usize {
 }
 
 impl Built {
-    fn new(patterns: &[Vec<u8>]) -> Built {
+    /// `wide`: whether to use the AVX-512 first pass where the CPU has it (tests turn it off to
+    /// check the portable path on the same machine).
+    fn new(patterns: &[Vec<u8>], wide: bool) -> Built {
         let common = commonness();
         let mut table = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
         let mut by_hash: Vec<(u32, Anchor)> = Vec::new();
@@ -149,10 +151,14 @@ impl Built {
             ranks,
             starts: starts.into_boxed_slice(),
             #[cfg(target_arch = "x86_64")]
-            wide: wide::Bloom::new(by_hash.iter().map(|&(_, a)| {
-                let (p, o) = (a.pattern as usize, a.offset as usize);
-                &patterns[p][o..o + 3]
-            })),
+            wide: wide
+                .then(|| {
+                    wide::Bloom::new(by_hash.iter().map(|&(_, a)| {
+                        let (p, o) = (a.pattern as usize, a.offset as usize);
+                        &patterns[p][o..o + 3]
+                    }))
+                })
+                .flatten(),
             anchored: by_hash.into_iter().map(|(_, a)| a).collect(),
             short,
         }
@@ -175,8 +181,11 @@ impl Built {
 impl Prefilter {
     /// Calls `found(pattern)` once for each keyword that occurs in `text`. `found` returns `false`
     /// when nothing more is needed (every rule already picked), which ends the pass early.
-    pub fn for_each_present(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
-        let built = self.built();
+    pub fn for_each_present(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
+        self.search(self.built(), text, found)
+    }
+
+    fn search(&self, built: &Built, text: &[u8], mut found: impl FnMut(usize) -> bool) {
         let mut seen = vec![false; self.patterns.len()];
         let mut report = |p: usize| -> bool {
             if seen[p] {
@@ -472,7 +481,7 @@ mod tests {
     fn agrees_with_a_naive_search_on_pseudorandom_text() {
         let kws = ["ab", "aba", "bab", "abba", "b\"a", "key", "ey_", "y_i", "k"];
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        for len in [0, 1, 2, 3, 7, 8, 9, 24, 200] {
+        for len in [0, 1, 2, 3, 7, 8, 9, 24, 65, 66, 67, 200, 1000] {
             for _ in 0..400 {
                 let text: Vec<u8> = (0..len)
                     .map(|_| b"abBkKey_i\"\x7f\nA"[(xorshift(&mut state) % 13) as usize])
