@@ -94,7 +94,12 @@ impl Prefilter {
 fn commonness() -> HashMap<&'static [u8], u32> {
     let grams: Vec<&[u8]> = COMMON
         .lines()
-        .flat_map(|line| line.trim_end_matches('|').as_bytes().chunks_exact(3))
+        .flat_map(|line| {
+            line.strip_suffix('|')
+                .unwrap_or(line)
+                .as_bytes()
+                .chunks_exact(3)
+        })
         .collect();
     let n = grams.len() as u32;
     grams
