@@ -1,6 +1,6 @@
 //! The detection engine: compiled once from a [`RuleSet`], shared read-only by every worker.
 //!
-//! Per blob: one Aho-Corasick pass over all rules' keywords picks the rules worth running, then
+//! Per blob: one prefilter pass over all rules' keywords picks the rules worth running, then
 //! each picked rule's `regex::bytes` runs over the blob; candidates go through entropy, the
 //! rule's validator and the allowlists. The engine knows nothing of files, git or output.
 
@@ -162,7 +162,7 @@ impl Engine {
         out
     }
 
-    /// The rules whose keywords occur in `bytes` (one Aho-Corasick pass), plus keyword-less ones.
+    /// The rules whose keywords occur in `bytes` (one prefilter pass), plus keyword-less ones.
     fn select_rules(&self, bytes: &[u8]) -> Vec<usize> {
         let n = self.rules.rules.len();
         let mut picked = vec![false; n];

@@ -1,61 +1,72 @@
 //! The keyword prefilter: says which keywords occur in a blob, so that only the rules owning
 //! them run their regex.
 //!
-//! Keywords match ASCII case-insensitively. Rather than a case-insensitive automaton (which rules
-//! out the SIMD "packed" searcher and walks every byte through a state machine), the blob is
-//! lowercased into a reused buffer and searched case-sensitively with Teddy, one pass per group
-//! of keywords (a DFA when Teddy is unavailable). Each pass is leftmost and non-overlapping, so a
-//! keyword hidden under an overlapping match of another (`"secret"` under `secret`) is checked
-//! right there, at the few offsets where it could sit (precomputed per keyword pair): every
-//! occurrence is either reported or overlaps a reported match.
+//! Keywords match ASCII case-insensitively. With hundreds of keywords an Aho-Corasick DFA is
+//! bound by its state chain (each byte's next state waits for the last one: about 0.6 GB/s on
+//! the moby tree with 390 keywords) and SIMD (Teddy) searchers lose their selectivity. Instead
+//! each keyword is anchored on one of its three-byte substrings, the one least common in source
+//! code; one pass hashes every three-byte window of the blob (case-folded) into a bit table that
+//! fits the L1 cache, and only where a bit is set are the keywords anchored there compared. The
+//! windows do not depend on each other, so the CPU works on several at once, and the blob is
+//! neither copied nor lowercased.
 
-use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use aho_corasick::packed;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::AhoCorasick;
 
-/// Searches a lowercased haystack for lowercase keywords.
-#[derive(Debug)]
-enum Finder {
-    /// SIMD (Teddy) searchers over groups of keywords, each group small enough for Teddy; each
-    /// group's pattern ids map back to keyword indices. A few SIMD passes beat one DFA pass,
-    /// which walks every byte through a state table.
-    Packed(Vec<(packed::Searcher, Vec<usize>)>),
-    Automaton(AhoCorasick),
-}
+/// Bits of the window hash: 2^17 bits (16 KiB) keep hash collisions near 0.3% of the windows
+/// for 400 keywords while the table stays in the L1 cache.
+const BITS: u32 = 17;
 
-/// Keywords per Teddy group: few enough that Teddy's buckets stay selective.
-const GROUP: usize = 48;
-
-/// Most Teddy groups before one DFA pass is cheaper than several SIMD passes (measured on the
-/// moby tree with 390 keywords: eight Teddy passes 0.54 s of CPU, one DFA pass 0.40 s; with
-/// three groups or fewer Teddy wins).
-const MAX_GROUPS: usize = 3;
+/// The most common lowercase three-byte sequences of ordinary source code, most common first, 20
+/// to a line ended by `|` (built by `bench/trigrams.py` from Rust crates and Python's standard
+/// library, not from the benchmark trees). A keyword anchored on a rare sequence is compared
+/// at few places: with the first three bytes as anchors instead, scanning the moby tree took 2.4
+/// times as long.
+const COMMON: &str = include_str!("trigrams.txt");
 
 #[derive(Debug)]
 pub struct Prefilter {
     patterns: Vec<Vec<u8>>,
-    /// The automaton, built on first use by an input too large to search keyword by keyword:
-    /// building it for hundreds of keywords costs more than a pre-commit gate's whole scan.
-    built: std::sync::OnceLock<Built>,
+    /// Built on first use, so that a command that scans nothing pays nothing.
+    built: OnceLock<Built>,
 }
 
 #[derive(Debug)]
 struct Built {
-    finder: Finder,
-    /// For each pattern `p`, the other patterns `q` that can overlap an occurrence of `p`, with
-    /// each offset (from the start of `p`'s occurrence) where `q` could then start.
-    overlaps: Vec<Vec<(usize, isize)>>,
+    /// Bit `h` set when some keyword's anchor hashes to `h`.
+    table: Box<[u64]>,
+    /// Set bits of `table` before each of its words: with a popcount inside the word, the rank
+    /// of a set bit, which numbers the buckets without an array as large as the hash space.
+    ranks: Box<[u32]>,
+    /// Keywords anchored in the bucket of rank `r`: `anchored[starts[r]..starts[r + 1]]`.
+    starts: Box<[u32]>,
+    anchored: Box<[Anchor]>,
+    /// Keywords shorter than a window, searched on their own (there are few or none).
+    short: Option<(AhoCorasick, Vec<usize>)>,
+    /// The 64-windows-at-once first pass, where the CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    wide: Option<wide::Bloom>,
 }
 
-/// Inputs up to this size are searched one keyword at a time (memmem), without the automaton.
-const SMALL: usize = 4096;
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    pattern: u32,
+    /// Where the anchor sits inside the keyword.
+    offset: u32,
+}
 
-/// Bytes lowercased at a time (see [`Prefilter::for_each_present_in_chunks`]).
-const CHUNK: usize = 4 << 20;
+/// Hashes the low three bytes of `window`, folded first: ORing 0x20 maps `A`..`Z` onto
+/// `a`..`z` (and merges a few other byte pairs, which only costs a comparison that fails), so
+/// the blob needs no lowercase copy.
+#[inline(always)]
+fn hash(window: u32) -> u32 {
+    ((window & 0x00ff_ffff) | 0x0020_2020).wrapping_mul(0x9e37_79b1) >> (32 - BITS)
+}
 
-thread_local! {
-    static LOWER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+fn window(gram: &[u8]) -> u32 {
+    u32::from(gram[0]) | (u32::from(gram[1]) << 8) | (u32::from(gram[2]) << 16)
 }
 
 impl Prefilter {
@@ -70,330 +81,451 @@ impl Prefilter {
             .collect();
         Some(Prefilter {
             patterns,
-            built: std::sync::OnceLock::new(),
+            built: OnceLock::new(),
         })
     }
 
     fn built(&self) -> &Built {
-        self.built.get_or_init(|| Built::new(&self.patterns))
+        self.built.get_or_init(|| Built::new(&self.patterns, true))
     }
 }
 
+/// How common each sequence of [`COMMON`] is: higher is more common, absent is rare.
+fn commonness() -> HashMap<&'static [u8], u32> {
+    let grams: Vec<&[u8]> = COMMON
+        .lines()
+        .flat_map(|line| {
+            line.strip_suffix('|')
+                .unwrap_or(line)
+                .as_bytes()
+                .chunks_exact(3)
+        })
+        .collect();
+    let n = grams.len() as u32;
+    grams
+        .into_iter()
+        .zip((1..=n).rev())
+        .collect::<HashMap<_, _>>()
+}
+
+/// The offset of `pattern`'s least common three-byte substring (the first on ties).
+fn anchor_of(pattern: &[u8], common: &HashMap<&'static [u8], u32>) -> usize {
+    (0..=pattern.len() - 3)
+        .min_by_key(|&i| common.get(&pattern[i..i + 3]).copied().unwrap_or(0))
+        .unwrap_or(0)
+}
+
 impl Built {
-    fn new(patterns: &[Vec<u8>]) -> Built {
-        // Group long keywords with long ones: Teddy fingerprints as many leading bytes as its
-        // shortest pattern has (up to 4), so a two-byte keyword would blur the whole group.
-        let mut order: Vec<usize> = (0..patterns.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(patterns[i].len()));
-        let packed: Option<Vec<(packed::Searcher, Vec<usize>)>> = (patterns.len()
-            <= GROUP * MAX_GROUPS)
-            .then_some(())
-            .and_then(|()| {
-                order
-                    .chunks(GROUP)
-                    .map(|ids| {
-                        let searcher = packed::Config::new()
-                            .match_kind(packed::MatchKind::LeftmostFirst)
-                            .builder()
-                            .extend(ids.iter().map(|&i| &patterns[i]))
-                            .build()?;
-                        Some((searcher, ids.to_vec()))
-                    })
-                    .collect()
-            });
-        let finder = match packed {
-            Some(groups) => Finder::Packed(groups),
-            None => Finder::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(patterns)
-                    .expect("keywords are plain literals"),
-            ),
-        };
-        // The DFA reports overlapping matches itself; only the leftmost Teddy passes need the
-        // offsets (quadratic in the keywords, so not worth computing for hundreds of them).
-        let overlaps = match finder {
-            Finder::Packed(_) => (0..patterns.len())
-                .map(|p| {
-                    (0..patterns.len())
-                        .filter(|&q| q != p)
-                        .flat_map(|q| {
-                            overlap_offsets(&patterns[p], &patterns[q]).map(move |d| (q, d))
-                        })
-                        .collect()
+    /// `wide`: whether to use the AVX-512 first pass where the CPU has it (tests turn it off to
+    /// check the portable path on the same machine).
+    fn new(patterns: &[Vec<u8>], wide: bool) -> Built {
+        let common = commonness();
+        let mut table = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
+        let mut by_hash: Vec<(u32, Anchor)> = Vec::new();
+        let mut short = Vec::new();
+        for (p, pat) in patterns.iter().enumerate() {
+            if pat.len() < 3 {
+                short.push(p);
+                continue;
+            }
+            let offset = anchor_of(pat, &common);
+            let h = hash(window(&pat[offset..offset + 3]));
+            table[(h >> 6) as usize] |= 1 << (h & 63);
+            let (pattern, offset) = (p as u32, offset as u32);
+            by_hash.push((h, Anchor { pattern, offset }));
+        }
+        by_hash.sort_by_key(|&(h, a)| (h, a.pattern));
+        let mut ranks = vec![0u32; table.len()].into_boxed_slice();
+        for w in 1..table.len() {
+            ranks[w] = ranks[w - 1] + table[w - 1].count_ones();
+        }
+        let mut starts: Vec<u32> = (0..by_hash.len())
+            .filter(|&n| n == 0 || by_hash[n - 1].0 != by_hash[n].0)
+            .map(|n| n as u32)
+            .collect();
+        starts.push(by_hash.len() as u32);
+        let short = (!short.is_empty()).then(|| {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(short.iter().map(|&p| &patterns[p]))
+                .expect("keywords are plain literals");
+            (ac, short)
+        });
+        Built {
+            table,
+            ranks,
+            starts: starts.into_boxed_slice(),
+            #[cfg(target_arch = "x86_64")]
+            wide: wide
+                .then(|| {
+                    wide::Bloom::new(by_hash.iter().map(|&(_, a)| {
+                        let (p, o) = (a.pattern as usize, a.offset as usize);
+                        &patterns[p][o..o + 3]
+                    }))
                 })
-                .collect(),
-            Finder::Automaton(_) => vec![Vec::new(); patterns.len()],
-        };
-        Built { finder, overlaps }
+                .flatten(),
+            anchored: by_hash.into_iter().map(|(_, a)| a).collect(),
+            short,
+        }
+    }
+
+    #[inline(always)]
+    fn has(&self, h: u32) -> bool {
+        self.table[(h >> 6) as usize] >> (h & 63) & 1 != 0
+    }
+
+    /// The keywords anchored at hash `h` (which is set in the table).
+    fn bucket(&self, h: u32) -> &[Anchor] {
+        let word = (h >> 6) as usize;
+        let below = self.table[word] & ((1u64 << (h & 63)) - 1);
+        let r = (self.ranks[word] + below.count_ones()) as usize;
+        &self.anchored[self.starts[r] as usize..self.starts[r + 1] as usize]
     }
 }
 
 impl Prefilter {
     /// Calls `found(pattern)` once for each keyword that occurs in `text`. `found` returns `false`
     /// when nothing more is needed (every rule already picked), which ends the pass early.
-    pub fn for_each_present(&self, text: &[u8], mut found: impl FnMut(usize) -> bool) {
-        // Until some larger input has paid for the automaton, small ones go keyword by keyword.
-        if text.len() <= SMALL && self.built.get().is_none() {
-            self.search_small(text, &mut found);
-            return;
-        }
-        self.for_each_present_in_chunks(text, CHUNK, found)
+    pub fn for_each_present(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
+        self.search(self.built(), text, found)
     }
 
-    /// [`Prefilter::for_each_present`], lowercasing at most `chunk` bytes (plus an overlap that
-    /// holds any keyword starting in the chunk, and any keyword hidden under it) at a time: a
-    /// copy of a whole 1 GB blob doubled the memory a scan needs.
-    fn for_each_present_in_chunks(
-        &self,
-        text: &[u8],
-        chunk: usize,
-        mut found: impl FnMut(usize) -> bool,
-    ) {
-        let longest = self.patterns.iter().map(Vec::len).max().unwrap_or(0);
-        let overlap = 2 * longest + 1;
+    fn search(&self, built: &Built, text: &[u8], mut found: impl FnMut(usize) -> bool) {
         let mut seen = vec![false; self.patterns.len()];
-        let mut start = 0;
-        loop {
-            let end = (start + chunk + overlap).min(text.len());
-            if !self.search(&text[start..end], &mut seen, &mut found) || end == text.len() {
-                return;
+        let mut report = |p: usize| -> bool {
+            if seen[p] {
+                return true;
             }
-            start += chunk;
-        }
-    }
-
-    /// A small input, one keyword at a time: no automaton to build, and every occurrence is
-    /// found however keywords overlap.
-    fn search_small(&self, text: &[u8], found: &mut impl FnMut(usize) -> bool) {
-        let lower = text.to_ascii_lowercase();
-        for (p, pat) in self.patterns.iter().enumerate() {
-            if memchr::memmem::find(&lower, pat).is_some() && !found(p) {
-                return;
+            seen[p] = true;
+            found(p)
+        };
+        if let Some((ac, ids)) = &built.short {
+            for m in ac.find_overlapping_iter(text) {
+                if !report(ids[m.pattern().as_usize()]) {
+                    return;
+                }
             }
         }
-    }
-
-    /// One lowercased window; returns `false` when `found` asked to stop.
-    fn search(
-        &self,
-        text: &[u8],
-        seen: &mut [bool],
-        found: &mut impl FnMut(usize) -> bool,
-    ) -> bool {
-        let built = self.built();
-        LOWER.with(|cell| {
-            let mut lower = cell.borrow_mut();
-            lower.clear();
-            lower.extend(text.iter().map(u8::to_ascii_lowercase));
-            let hay: &[u8] = &lower;
-            let mut go_on = true;
-            let mut visit = |p: usize, start: usize| -> bool {
-                if !seen[p] {
-                    seen[p] = true;
-                    if !found(p) {
-                        return false;
-                    }
-                }
-                for &(q, d) in &built.overlaps[p] {
-                    if seen[q] {
-                        continue;
-                    }
-                    let pat = &self.patterns[q];
-                    let Some(at) = start.checked_add_signed(d) else {
-                        continue;
-                    };
-                    if hay.get(at..at + pat.len()) == Some(pat.as_slice()) {
-                        seen[q] = true;
-                        if !found(q) {
-                            return false;
-                        }
-                    }
-                }
-                true
+        let mut i = 0;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(bloom) = &built.wide {
+            // SAFETY: `Bloom::new` returns a filter only where the CPU has the features.
+            let stopped = unsafe {
+                bloom.scan(text, &mut i, |at| {
+                    !built.has(hash(window(&text[at..])))
+                        || self.compare(built, text, at, &mut report)
+                })
             };
-            match &built.finder {
-                Finder::Packed(groups) => {
-                    'groups: for (searcher, ids) in groups {
-                        for m in searcher.find_iter(hay) {
-                            if !visit(ids[m.pattern().as_usize()], m.start()) {
-                                go_on = false;
-                                break 'groups;
-                            }
-                        }
-                    }
-                }
-                Finder::Automaton(ac) => {
-                    // Standard semantics, every match including overlapping ones.
-                    for m in ac.find_overlapping_iter(hay) {
-                        if !visit(m.pattern().as_usize(), m.start()) {
-                            go_on = false;
-                            break;
-                        }
-                    }
+            if stopped {
+                return;
+            }
+        }
+        // Eight bytes read at once hold the windows at six positions; their table bits are
+        // collected first and the rare hits compared after, so the loop rarely branches.
+        while i + 8 <= text.len() {
+            let x = u64::from_le_bytes(text[i..i + 8].try_into().expect("eight bytes"));
+            let mut hits = 0u32;
+            for k in 0..6 {
+                hits |= u32::from(built.has(hash((x >> (8 * k)) as u32))) << k;
+            }
+            while hits != 0 {
+                let k = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                if !self.compare(built, text, i + k, &mut report) {
+                    return;
                 }
             }
-            // Do not pin a huge window to the thread.
-            if lower.capacity() > 2 * CHUNK {
-                *lower = Vec::new();
+            i += 6;
+        }
+        while i + 3 <= text.len() {
+            if built.has(hash(window(&text[i..]))) && !self.compare(built, text, i, &mut report) {
+                return;
             }
-            go_on
-        })
+            i += 1;
+        }
+    }
+
+    /// Compares the keywords anchored at the window starting at `at` (whose bit is set);
+    /// returns `false` when `report` asked to stop.
+    #[inline(never)]
+    fn compare(
+        &self,
+        built: &Built,
+        text: &[u8],
+        at: usize,
+        report: &mut impl FnMut(usize) -> bool,
+    ) -> bool {
+        for a in built.bucket(hash(window(&text[at..]))) {
+            let p = a.pattern as usize;
+            let pat = &self.patterns[p];
+            let Some(start) = at.checked_sub(a.offset as usize) else {
+                continue;
+            };
+            let here = text.get(start..start + pat.len());
+            if here.is_some_and(|s| s.eq_ignore_ascii_case(pat)) && !report(p) {
+                return false;
+            }
+        }
+        true
     }
 }
 
-/// The offsets `d` (relative to the start of an occurrence of `a`) at which an occurrence of
-/// `b` would share at least one byte with it and agree with `a` on every shared byte.
-fn overlap_offsets<'a>(a: &'a [u8], b: &'a [u8]) -> impl Iterator<Item = isize> + 'a {
-    let (la, lb) = (a.len() as isize, b.len() as isize);
-    (1 - lb..la).filter(move |&d| {
-        let lo = d.max(0);
-        let hi = (d + lb).min(la);
-        (lo..hi).all(|i| a[i as usize] == b[(i - d) as usize])
-    })
+/// A first pass over 64 windows at a time with AVX-512 (VBMI): three Bloom filters of 2048
+/// bits each, addressed by tabulation hashes of the window's three (folded) bytes and held in
+/// registers, so that no window needs a memory access. About 0.5% of the windows of source code
+/// pass all three and go on to the table.
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use std::arch::x86_64::*;
+
+    /// Filters ANDed together.
+    const FILTERS: usize = 3;
+
+    #[derive(Debug)]
+    pub(super) struct Bloom {
+        /// Per filter and window byte: the byte's part of the filter's byte index (XORed).
+        index: [[[u8; 128]; 3]; FILTERS],
+        /// Per window byte: its part of the bit within the byte (0..8; XORs stay in 0..8),
+        /// shared by the filters.
+        bit: [[u8; 128]; 3],
+        /// The filters' bits.
+        bits: [[u8; 256]; FILTERS],
+    }
+
+    impl Bloom {
+        /// `None` when the CPU lacks AVX-512 VBMI.
+        pub(super) fn new<'a>(anchors: impl Iterator<Item = &'a [u8]>) -> Option<Bloom> {
+            if !(std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vbmi"))
+            {
+                return None;
+            }
+            let mut state = 0x9e37_79b9_7f4a_7c15u64;
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            };
+            let mut b = Bloom {
+                index: [[[0; 128]; 3]; FILTERS],
+                bit: [[0; 128]; 3],
+                bits: [[0; 256]; FILTERS],
+            };
+            for table in b.index.iter_mut().flatten().chain(&mut b.bit) {
+                table.iter_mut().for_each(|v| *v = next());
+            }
+            b.bit.iter_mut().flatten().for_each(|v| *v &= 7);
+            for anchor in anchors {
+                for f in 0..FILTERS {
+                    let (i, k) = b.address(f, anchor);
+                    b.bits[f][i] |= 1 << k;
+                }
+            }
+            Some(b)
+        }
+
+        /// Byte and bit of a window in filter `f`, as the vector code computes them: from each
+        /// byte folded with `| 0x20`, of which the permutes read the low seven bits.
+        fn address(&self, f: usize, w: &[u8]) -> (usize, u8) {
+            let (mut i, mut k) = (0, 0);
+            for (j, &b) in w.iter().take(3).enumerate() {
+                let v = usize::from((b | 0x20) & 0x7f);
+                i ^= self.index[f][j][v];
+                k ^= self.bit[j][v];
+            }
+            (usize::from(i), k)
+        }
+
+        /// Calls `hit(at)` for every window start `at` (from `*i` on, in steps of 64 while 66
+        /// bytes remain) that passes every filter, and leaves `*i` where it stopped; returns
+        /// `true` when `hit` returned `false`.
+        ///
+        /// # Safety
+        /// Only on a `Bloom` that [`Bloom::new`] returned (the CPU has the features).
+        #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+        pub(super) unsafe fn scan(
+            &self,
+            text: &[u8],
+            i: &mut usize,
+            mut hit: impl FnMut(usize) -> bool,
+        ) -> bool {
+            // SAFETY (all loads below): each reads 64 bytes inside its array or inside text.
+            let load = |t: &[u8]| unsafe { _mm512_loadu_si512(t.as_ptr().cast()) };
+            let pair = |t: &[u8]| (load(&t[..64]), load(&t[64..128]));
+            let index: [[(__m512i, __m512i); 3]; FILTERS] =
+                std::array::from_fn(|f| std::array::from_fn(|j| pair(&self.index[f][j])));
+            let bit: [(__m512i, __m512i); 3] = std::array::from_fn(|j| pair(&self.bit[j]));
+            let bits: [[(__m512i, __m512i); 2]; FILTERS] =
+                std::array::from_fn(|f| [pair(&self.bits[f][..128]), pair(&self.bits[f][128..])]);
+            let one_hot = _mm512_broadcast_i32x4(_mm_setr_epi8(
+                1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+            ));
+            let fold = _mm512_set1_epi8(0x20);
+            let look = |t: (__m512i, __m512i), v: __m512i| _mm512_permutex2var_epi8(t.0, v, t.1);
+            let xor3 = |a, b, c| _mm512_ternarylogic_epi64::<0x96>(a, b, c);
+            while *i + 66 <= text.len() {
+                let v: [__m512i; 3] =
+                    std::array::from_fn(|j| _mm512_or_si512(load(&text[*i + j..]), fold));
+                let k = xor3(look(bit[0], v[0]), look(bit[1], v[1]), look(bit[2], v[2]));
+                let mask = _mm512_shuffle_epi8(one_hot, k);
+                let mut pass = u64::MAX;
+                for f in 0..FILTERS {
+                    let ix = xor3(
+                        look(index[f][0], v[0]),
+                        look(index[f][1], v[1]),
+                        look(index[f][2], v[2]),
+                    );
+                    // Bit 7 of the index picks the upper half of the 256 bytes.
+                    let upper = _mm512_movepi8_mask(ix);
+                    let byte =
+                        _mm512_mask_blend_epi8(upper, look(bits[f][0], ix), look(bits[f][1], ix));
+                    pass &= _mm512_test_epi8_mask(byte, mask);
+                }
+                while pass != 0 {
+                    let k = pass.trailing_zeros() as usize;
+                    pass &= pass - 1;
+                    if !hit(*i + k) {
+                        return true;
+                    }
+                }
+                *i += 64;
+            }
+            false
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn present(keywords: &[&str], text: &str) -> Vec<usize> {
+    /// The keywords of `keywords` that occur in `text`, by the prefilter; checked against a
+    /// naive search, one keyword at a time, over a lowercased copy.
+    fn present(keywords: &[&str], text: &[u8]) -> Vec<usize> {
         let kw: Vec<String> = keywords.iter().map(|s| s.to_string()).collect();
         let pf = Prefilter::new(&kw).unwrap();
-        let mut out = Vec::new();
-        pf.for_each_present(text.as_bytes(), |p| {
-            out.push(p);
+        let mut got = Vec::new();
+        pf.for_each_present(text, |p| {
+            got.push(p);
             true
         });
-        out.sort();
-        // The automaton (used for inputs over `SMALL`) agrees with the small-input search.
-        let mut auto = Vec::new();
-        pf.for_each_present_in_chunks(text.as_bytes(), CHUNK, |p| {
-            auto.push(p);
-            true
-        });
-        auto.sort();
-        auto.dedup();
-        assert_eq!(out, auto, "{text}");
-        out
+        got.sort();
+        assert_eq!(
+            got,
+            naive(keywords, text),
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
+        got
+    }
+
+    fn naive(keywords: &[&str], text: &[u8]) -> Vec<usize> {
+        let lower = text.to_ascii_lowercase();
+        (0..keywords.len())
+            .filter(|&i| {
+                let k = keywords[i].to_ascii_lowercase();
+                memchr::memmem::find(&lower, k.as_bytes()).is_some()
+            })
+            .collect()
+    }
+
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
     }
 
     #[test]
-    fn finds_keywords_hidden_under_overlapping_matches() {
-        // `secret` is reported first (leftmost-first); `"secret"` and `cret"x` overlap it.
+    fn finds_overlapping_keywords_in_any_case() {
         assert_eq!(
-            present(&["secret", "\"secret\"", "cret\"x"], "{\"SECRET\"x}"),
+            present(&["secret", "\"secret\"", "cret\"x"], b"{\"SECRET\"x}"),
             vec![0, 1, 2]
         );
-        assert_eq!(present(&["akia", "kiab"], "xAKIAB"), vec![0, 1]);
-        assert_eq!(
-            present(&["token", "session"], "nothing here"),
-            Vec::<usize>::new()
-        );
+        assert_eq!(present(&["akia", "kiab"], b"xAKIAB"), vec![0, 1]);
+        assert_eq!(present(&["secret"], b"AwsSeCrEtKey"), vec![0]);
+        assert!(present(&["token", "session"], b"nothing here").is_empty());
     }
 
     #[test]
-    fn overlap_offsets_are_where_the_patterns_agree() {
-        let offs =
-            |a: &str, b: &str| overlap_offsets(a.as_bytes(), b.as_bytes()).collect::<Vec<_>>();
-        assert_eq!(offs("secret", "\"secret\""), vec![-1]);
-        assert_eq!(offs("akia", "abia"), vec![-3, 3]);
-        assert_eq!(offs("aa", "a"), vec![0, 1]);
-        assert!(offs("token", "xyz").is_empty());
+    fn keywords_at_the_edges_and_shorter_than_a_window() {
+        // First and last bytes, texts shorter than the eight-byte step, one- and two-byte
+        // keywords (searched apart from the table).
+        assert_eq!(present(&["abc", "xyz"], b"ABCdefghijklmnXYZ"), vec![0, 1]);
+        assert_eq!(present(&["abc"], b"abc"), vec![0]);
+        assert_eq!(present(&["abcd"], b"abc"), Vec::<usize>::new());
+        assert_eq!(present(&["=", "k:", "key"], b"K:v"), vec![1]);
+        assert_eq!(present(&["=", "k:"], b""), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn bytes_that_fold_alike_are_told_apart() {
+        // The hash folds with `| 0x20`, so `_` and DEL, `\n` and `*`, `@` and `` ` `` share a
+        // window hash; the comparison must still reject them.
+        assert!(present(&["a_b"], b"xx a\x7fb xx").is_empty());
+        assert!(present(&["a*b"], b"xx a\nb xx").is_empty());
+        assert!(present(&["`ab"], b"xx @AB xx").is_empty());
+        assert_eq!(present(&["a_b"], b"xx A_B xx"), vec![0]);
+    }
+
+    #[test]
+    fn stops_when_asked() {
+        let kw: Vec<String> = ["one", "two", "three"].map(String::from).to_vec();
+        let pf = Prefilter::new(&kw).unwrap();
+        let mut calls = 0;
+        pf.for_each_present(b"one two three one", |_| {
+            calls += 1;
+            false
+        });
+        assert_eq!(calls, 1);
     }
 
     #[test]
     fn agrees_with_a_naive_search_on_pseudorandom_text() {
-        let kws = ["ab", "aba", "bab", "abba", "b\"a", "key", "ey_", "y_i"];
+        let kws = ["ab", "aba", "bab", "abba", "b\"a", "key", "ey_", "y_i", "k"];
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..2000 {
-            let text: Vec<u8> = (0..24)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    b"abBkey_i\""[(state % 9) as usize]
-                })
-                .collect();
-            let lower = text.to_ascii_lowercase();
-            let want: Vec<usize> = (0..kws.len())
-                .filter(|&i| lower.windows(kws[i].len()).any(|w| w == kws[i].as_bytes()))
-                .collect();
-            assert_eq!(present(&kws, std::str::from_utf8(&text).unwrap()), want);
-        }
-    }
-
-    #[test]
-    fn small_windows_find_what_one_pass_finds() {
-        let kws = ["ab", "aba", "bab", "abba", "b\"a", "key", "ey_", "y_i"];
-        let kw: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
-        let pf = Prefilter::new(&kw).unwrap();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..500 {
-            let text: Vec<u8> = (0..200)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    b"abBkey_i\"xyzw"[(state % 13) as usize]
-                })
-                .collect();
-            for chunk in [1, 3, 7, 64] {
-                let mut got = Vec::new();
-                pf.for_each_present_in_chunks(&text, chunk, |p| {
-                    got.push(p);
-                    true
-                });
-                got.sort();
-                let lower = text.to_ascii_lowercase();
-                let want: Vec<usize> = (0..kws.len())
-                    .filter(|&i| lower.windows(kws[i].len()).any(|w| w == kws[i].as_bytes()))
+        for len in [0, 1, 2, 3, 7, 8, 9, 24, 65, 66, 67, 200, 1000] {
+            for _ in 0..400 {
+                let text: Vec<u8> = (0..len)
+                    .map(|_| b"abBkKey_i\"\x7f\nA"[(xorshift(&mut state) % 13) as usize])
                     .collect();
-                assert_eq!(got, want, "chunk {chunk}");
+                present(&kws, &text);
             }
         }
     }
 
     #[test]
-    fn many_keywords_take_the_dfa_and_agree_with_a_naive_search() {
+    fn hundreds_of_keywords_share_buckets_and_agree_with_a_naive_search() {
+        // 3000 keywords over a small alphabet: many share an anchor or collide in the table.
         let mut state = 0x1234_5678_9abc_def1u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let kws: Vec<String> = (0..200)
+        let owned: Vec<String> = (0..3000)
             .map(|_| {
-                (0..3 + next() % 3)
-                    .map(|_| b"abcd_\"x"[(next() % 7) as usize] as char)
+                let len = 3 + xorshift(&mut state) % 4;
+                (0..len)
+                    .map(|_| b"abcd_\"x"[(xorshift(&mut state) % 7) as usize] as char)
                     .collect()
             })
             .collect();
-        let pf = Prefilter::new(&kws).unwrap();
-        assert!(matches!(pf.built().finder, Finder::Automaton(_)));
-        for _ in 0..300 {
+        let kws: Vec<&str> = owned.iter().map(String::as_str).collect();
+        for _ in 0..100 {
             let text: Vec<u8> = (0..120)
-                .map(|_| b"aBcD_\"xy"[(next() % 8) as usize])
+                .map(|_| b"aBcD_\"xy"[(xorshift(&mut state) % 8) as usize])
                 .collect();
-            let mut got = Vec::new();
-            pf.for_each_present_in_chunks(&text, CHUNK, |p| {
-                got.push(p);
-                true
-            });
-            got.sort();
-            got.dedup();
-            let lower = text.to_ascii_lowercase();
-            let want: Vec<usize> = (0..kws.len())
-                .filter(|&i| lower.windows(kws[i].len()).any(|w| w == kws[i].as_bytes()))
-                .collect();
-            assert_eq!(got, want);
+            present(&kws, &text);
         }
     }
 
     #[test]
-    fn matches_any_case() {
-        assert_eq!(present(&["secret"], "AwsSeCrEtKey"), vec![0]);
+    fn anchors_avoid_common_sequences() {
+        let common = commonness();
+        assert_eq!(common.len(), 4000);
+        // "secret" is anchored on "ecr", rarer in source than "sec", "cre" and "ret"; "password"
+        // on "ssw", which is not in the list at all.
+        assert!(common[&b"sec"[..]] > common[&b"ecr"[..]]);
+        assert_eq!(anchor_of(b"secret", &common), 1);
+        assert_eq!(anchor_of(b"password", &common), 2);
+        assert_eq!(anchor_of(b"abc", &common), 0);
     }
 }
