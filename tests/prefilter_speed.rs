@@ -12,27 +12,12 @@ use assert_cmd::Command;
 /// Every keyword of the shipped packs, lowercase, without repeats.
 fn shipped_keywords() -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for (_, text) in keyfence::rules::DEFAULT_PACKS {
-        let pack: toml::Value = toml::from_str(text).expect("a shipped pack parses");
-        for rule in pack
-            .get("rules")
-            .and_then(|r| r.as_array())
-            .into_iter()
-            .flatten()
-        {
-            for kw in rule
-                .get("keywords")
-                .and_then(|k| k.as_array())
-                .into_iter()
-                .flatten()
-            {
-                let kw = kw
-                    .as_str()
-                    .expect("a keyword is a string")
-                    .to_ascii_lowercase();
-                if !out.contains(&kw) {
-                    out.push(kw);
-                }
+    let rules = keyfence::rules::RuleSet::defaults().expect("the shipped packs load");
+    for rule in &rules.rules {
+        for kw in &rule.keywords {
+            let kw = kw.to_ascii_lowercase();
+            if !out.contains(&kw) {
+                out.push(kw);
             }
         }
     }
