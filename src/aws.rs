@@ -8,19 +8,17 @@ use serde::Serialize;
 use crate::finding::{detail, Detail};
 
 /// Rule id of a key ID finding and of the pair (for verification and the runbook).
-pub const KEY_ID_RULE: &str = "aws-access-key-id";
-pub const PAIR_RULE: &str = "aws-credential-pair";
-
-pub use crate::engine::validate::aws_secret_shaped as secret_shaped;
+pub(crate) const KEY_ID_RULE: &str = "aws-access-key-id";
+pub(crate) const PAIR_RULE: &str = "aws-credential-pair";
 
 /// At most this many lines between a key ID and its session token (as between a key ID and its
 /// secret: `within_lines` of the pair rule).
-pub const PAIR_WINDOW_LINES: usize = 10;
+pub(crate) const PAIR_WINDOW_LINES: usize = 10;
 
 /// What an access key ID's prefix says about its lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum KeyType {
+pub(crate) enum KeyType {
     /// `AKIA`: an IAM user's (or root's) key; valid until deleted.
     LongTerm,
     /// `ASIA` (STS) and `ABIA` (STS service bearer): expire on their own, within hours.
@@ -30,7 +28,7 @@ pub enum KeyType {
 }
 
 impl KeyType {
-    pub fn of(key_id: &str) -> Option<KeyType> {
+    pub(crate) fn of(key_id: &str) -> Option<KeyType> {
         let p = key_id.get(..4)?;
         Some(match p {
             "AKIA" => KeyType::LongTerm,
@@ -40,7 +38,7 @@ impl KeyType {
         })
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             KeyType::LongTerm => "long-term",
             KeyType::Temporary => "temporary",

@@ -11,16 +11,16 @@ use serde::{Deserialize, Serialize};
 use crate::finding::Finding;
 
 /// The format version written to and accepted from files.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Entry {
-    pub rule_id: String,
-    pub fingerprint: String,
+pub(crate) struct Entry {
+    pub(crate) rule_id: String,
+    pub(crate) fingerprint: String,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     entries: BTreeSet<Entry>,
 }
 
@@ -31,7 +31,7 @@ struct FileForm {
 }
 
 impl Baseline {
-    pub fn from_findings(findings: &[Finding]) -> Baseline {
+    pub(crate) fn from_findings(findings: &[Finding]) -> Baseline {
         Baseline {
             entries: findings
                 .iter()
@@ -43,14 +43,14 @@ impl Baseline {
         }
     }
 
-    pub fn load(path: &Path) -> anyhow::Result<Baseline> {
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Baseline> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read baseline {}", path.display()))?;
         Baseline::parse(&text)
             .with_context(|| format!("{}: not a keyfence baseline", path.display()))
     }
 
-    pub fn parse(text: &str) -> anyhow::Result<Baseline> {
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Baseline> {
         let form: FileForm = serde_json::from_str(text)?;
         anyhow::ensure!(
             form.keyfence_baseline == VERSION,
@@ -63,7 +63,7 @@ impl Baseline {
     }
 
     /// The file text: sorted entries, one per line.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = format!("{{\n  \"keyfence_baseline\": {VERSION},\n  \"findings\": [");
         for (i, e) in self.entries.iter().enumerate() {
             out.push_str(if i == 0 { "\n" } else { ",\n" });
@@ -77,11 +77,12 @@ impl Baseline {
         out
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
@@ -92,12 +93,8 @@ impl Baseline {
         }
     }
 
-    pub fn contains(&self, f: &Finding) -> bool {
-        self.entries.contains(&Baseline::key(f))
-    }
-
     /// Drops baselined findings; returns the entries that matched none of them.
-    pub fn apply(&self, findings: &mut Vec<Finding>) -> Vec<Entry> {
+    pub(crate) fn apply(&self, findings: &mut Vec<Finding>) -> Vec<Entry> {
         let mut used = BTreeSet::new();
         findings.retain(|f| {
             let key = Baseline::key(f);

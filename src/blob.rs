@@ -31,7 +31,7 @@ pub fn prepare(bytes: &[u8]) -> Content<'_> {
     Content::Text(Cow::Borrowed(bytes))
 }
 
-pub fn is_binary(bytes: &[u8]) -> bool {
+pub(crate) fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
 }
 
@@ -62,8 +62,8 @@ const MIN_RUN: usize = 16;
 /// its printable ASCII runs and its UTF-16LE/BE ASCII runs, one run per line, with a map from
 /// each run back to its offset in the original bytes so findings are placed where they are.
 #[derive(Debug, Default)]
-pub struct BinaryText {
-    pub text: Vec<u8>,
+pub(crate) struct BinaryText {
+    pub(crate) text: Vec<u8>,
     /// (offset in `text`, offset in the original, bytes per character there), sorted by both.
     runs: Vec<(usize, usize, usize)>,
 }
@@ -75,7 +75,7 @@ fn printable(b: u8) -> bool {
 impl BinaryText {
     /// Extracts the runs of `bytes`: single-byte runs first pass, then two-byte (UTF-16) runs.
     /// Linear in the input; most binary data yields little text.
-    pub fn extract(bytes: &[u8]) -> BinaryText {
+    pub(crate) fn extract(bytes: &[u8]) -> BinaryText {
         let mut out = BinaryText::default();
         let mut found: Vec<(usize, usize, usize)> = Vec::new(); // (start, chars, stride)
         let mut i = 0;
@@ -148,7 +148,7 @@ impl BinaryText {
     }
 
     /// The offset in the original bytes of offset `at` in [`BinaryText::text`].
-    pub fn original_offset(&self, at: usize) -> usize {
+    pub(crate) fn original_offset(&self, at: usize) -> usize {
         let i = self.runs.partition_point(|r| r.0 <= at).saturating_sub(1);
         match self.runs.get(i) {
             Some(&(text_start, orig_start, stride)) => orig_start + (at - text_start) * stride,

@@ -11,10 +11,10 @@ use crate::rules::spec::FileSpec;
 use crate::rules::{add_pack_file, line_of, read_config_text, toml_error, RuleSet, RuleSetBuilder};
 
 /// The config file name looked up at the scan or repository root.
-pub const CONFIG_FILE: &str = ".keyfence.toml";
+pub(crate) const CONFIG_FILE: &str = ".keyfence.toml";
 
 /// Which config applies: `--config FILE` wins, else `.keyfence.toml` in `root`, else none.
-pub fn locate(explicit: Option<&Path>, root: &Path) -> Option<PathBuf> {
+pub(crate) fn locate(explicit: Option<&Path>, root: &Path) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
     }
@@ -25,7 +25,7 @@ pub fn locate(explicit: Option<&Path>, root: &Path) -> Option<PathBuf> {
 /// The directory whose `.keyfence.toml` applies to `path` (a file or directory) and against
 /// which path globs match: the top of the git work tree holding it, else `path` itself (its
 /// directory, for a file). `.` when that is the current directory, so messages stay short.
-pub fn config_root_for(path: &Path) -> PathBuf {
+pub(crate) fn config_root_for(path: &Path) -> PathBuf {
     work_tree_of(path).unwrap_or_else(|| {
         if path.is_dir() {
             path.to_path_buf()
@@ -40,7 +40,7 @@ pub fn config_root_for(path: &Path) -> PathBuf {
 
 /// The top of the git work tree holding `path`: the nearest directory, from `path` up, with a
 /// `.git` entry (a directory, or a file in linked worktrees and submodules).
-pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
+pub(crate) fn work_tree_of(path: &Path) -> Option<PathBuf> {
     let abs = std::fs::canonicalize(path).ok()?;
     let start = if abs.is_dir() {
         abs
@@ -60,7 +60,7 @@ pub fn work_tree_of(path: &Path) -> Option<PathBuf> {
 
 /// Loads the rules in effect: the shipped packs (unless `extend_default = false`), extra packs
 /// given on the command line or named by the config, then the config's own rules and allowlist.
-pub fn load(config: Option<&Path>, extra_packs: &[PathBuf]) -> Result<RuleSet, ConfigError> {
+pub(crate) fn load(config: Option<&Path>, extra_packs: &[PathBuf]) -> Result<RuleSet, ConfigError> {
     match config {
         Some(path) => {
             let text = read_config_text(path)?;

@@ -14,22 +14,22 @@ use crate::report::escape_control;
 use crate::rules::{Allowlist, Candidate, Rule};
 
 /// True when the rule's own allowlist or the user's global one allows a candidate match.
-pub fn allowlisted(rule: &Rule, global: &Allowlist, candidate: &Candidate<'_>) -> bool {
+pub(crate) fn allowlisted(rule: &Rule, global: &Allowlist, candidate: &Candidate<'_>) -> bool {
     rule.allowlist.allows(candidate) || global.allows(candidate)
 }
 
 /// The filters that apply to a run's findings as a whole.
-pub struct Filters<'a> {
-    pub allowlist: &'a Allowlist,
+pub(crate) struct Filters<'a> {
+    pub(crate) allowlist: &'a Allowlist,
     /// Accepted findings (`--baseline`, or the gate's own), dropped in every mode.
-    pub baseline: Option<&'a Baseline>,
+    pub(crate) baseline: Option<&'a Baseline>,
     /// `--report-unused`: name the baseline entries no finding matched.
-    pub report_unused: bool,
+    pub(crate) report_unused: bool,
 }
 
 impl Filters<'_> {
     /// Drops commit-allowlisted and baselined findings.
-    pub fn apply(&self, findings: &mut Vec<Finding>) {
+    pub(crate) fn apply(&self, findings: &mut Vec<Finding>) {
         findings.retain(|f| !commit_allowed(self.allowlist, f));
         let Some(baseline) = self.baseline else {
             return;
@@ -54,14 +54,19 @@ impl Filters<'_> {
 }
 
 /// The marker that silences findings on its own line.
-pub const INLINE_ALLOW: &[u8] = b"keyfence:allow";
+pub(crate) const INLINE_ALLOW: &[u8] = b"keyfence:allow";
 
-pub use crate::rules::InlineAllow;
+pub(crate) use crate::rules::InlineAllow;
 
 /// True when `line` (the physical line of a finding of `rule_id` with this `secret`) carries a
 /// marker that allows it: a bare `keyfence:allow`, or one naming the rule id or a prefix (12+ hex
 /// digits) of the finding's fingerprint (`keyfence:allow aws-access-key-id`).
-pub fn inline_allowed(policy: InlineAllow, line: &[u8], rule_id: &str, secret: &[u8]) -> bool {
+pub(crate) fn inline_allowed(
+    policy: InlineAllow,
+    line: &[u8],
+    rule_id: &str,
+    secret: &[u8],
+) -> bool {
     if policy == InlineAllow::Off {
         return false;
     }
@@ -171,7 +176,7 @@ impl<'t> Marks<'t> {
 }
 
 /// True when the finding's commit is allowlisted.
-pub fn commit_allowed(allowlist: &Allowlist, finding: &Finding) -> bool {
+pub(crate) fn commit_allowed(allowlist: &Allowlist, finding: &Finding) -> bool {
     finding
         .commit
         .as_ref()

@@ -22,22 +22,22 @@ pub enum SourceKind {
 
 /// Git provenance of a finding, when it comes from a commit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Commit {
-    pub id: String,
-    pub author: String,
-    pub email: String,
+pub(crate) struct Commit {
+    pub(crate) id: String,
+    pub(crate) author: String,
+    pub(crate) email: String,
     /// RFC 3339.
-    pub date: String,
+    pub(crate) date: String,
     /// First line of the commit message.
-    pub summary: String,
+    pub(crate) summary: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub rule_id: String,
-    pub description: String,
-    pub severity: Severity,
-    pub file: Option<String>,
+    pub(crate) description: String,
+    pub(crate) severity: Severity,
+    pub(crate) file: Option<String>,
     pub line: usize,
     pub column: usize,
     pub end_line: usize,
@@ -45,83 +45,83 @@ pub struct Finding {
     /// The raw secret; rendered through [`redact`] unless `--no-redact`.
     pub secret: String,
     /// The raw text of the whole match, capped: shown only with `--no-redact`.
-    pub matched: String,
+    pub(crate) matched: String,
     /// The match as shown with redaction on: every secret in it (its own, and the other matches'
     /// of the same blob) redacted *before* the cap was applied; see [`redact_spans`].
-    pub matched_redacted: String,
+    pub(crate) matched_redacted: String,
     /// The source line of the finding with every secret on it redacted, then capped: what a
     /// reader sees in the text report (empty where there is no line, e.g. a config change).
-    pub line_text: String,
-    pub entropy: f64,
+    pub(crate) line_text: String,
+    pub(crate) entropy: f64,
     pub fingerprint: String,
-    pub commit: Option<Commit>,
+    pub(crate) commit: Option<Commit>,
     /// How many other (commit, path) places hold the same blob (history scans).
-    pub other_occurrences: usize,
-    pub source: SourceKind,
+    pub(crate) other_occurrences: usize,
+    pub(crate) source: SourceKind,
     /// Other parts of the same credential found elsewhere in the blob (the access key ID of an
     /// `aws-credential-pair`).
-    pub related: Vec<Related>,
+    pub(crate) related: Vec<Related>,
     /// What domain annotators know about it (an AWS account, a key type, the enclosing
     /// Terraform block), as generic facts that reporters print without knowing the domain.
-    pub details: Details,
+    pub(crate) details: Details,
     /// How the secret was encoded where it was found (`base64`, `percent`, `base64+base64`, …);
     /// the location is then the encoded span.
-    pub decoded: Option<String>,
+    pub(crate) decoded: Option<String>,
     /// Audits: every (commit, path, line) where this secret was found, this finding's own place
     /// first; empty elsewhere.
-    pub occurrences: Vec<Occurrence>,
+    pub(crate) occurrences: Vec<Occurrence>,
     /// Audits: where the secret is now and who has it; `None` for scans and gates.
-    pub whereabouts: Option<Whereabouts>,
+    pub(crate) whereabouts: Option<Whereabouts>,
 }
 
 /// A fact a domain annotator attached to a finding: `key` is its JSON field name, `value` what
 /// machines get, `text` the words people read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detail {
-    pub key: &'static str,
-    pub value: String,
-    pub text: String,
+pub(crate) struct Detail {
+    pub(crate) key: &'static str,
+    pub(crate) value: String,
+    pub(crate) text: String,
 }
 
 /// The JSON field names of the details that reports show, in their order.
-pub mod detail {
+pub(crate) mod detail {
     /// The 12-digit account an access key belongs to.
-    pub const ACCOUNT_ID: &str = "account_id";
+    pub(crate) const ACCOUNT_ID: &str = "account_id";
     /// `long-term` | `temporary` | `other`.
-    pub const KEY_TYPE: &str = "key_type";
+    pub(crate) const KEY_TYPE: &str = "key_type";
     /// The enclosing named block (`provider "aws" (alias prod)`).
-    pub const BLOCK: &str = "block";
+    pub(crate) const BLOCK: &str = "block";
     /// Every key above, in the order text shows them.
-    pub const ORDER: &[&str] = &[ACCOUNT_ID, KEY_TYPE, BLOCK];
+    pub(crate) const ORDER: &[&str] = &[ACCOUNT_ID, KEY_TYPE, BLOCK];
 }
 
 /// A finding's details, and the pack-level advice texts (by id) that apply to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Details {
+pub(crate) struct Details {
     items: Vec<Detail>,
     advice: Vec<&'static str>,
 }
 
 impl Details {
     /// Adds or replaces the detail with `d.key`.
-    pub fn set(&mut self, d: Detail) {
+    pub(crate) fn set(&mut self, d: Detail) {
         match self.items.iter_mut().find(|x| x.key == d.key) {
             Some(x) => *x = d,
             None => self.items.push(d),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Detail> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Detail> {
         self.items.iter().find(|d| d.key == key)
     }
 
     /// The value of `key`, when set.
-    pub fn value(&self, key: &str) -> Option<&str> {
+    pub(crate) fn value(&self, key: &str) -> Option<&str> {
         self.get(key).map(|d| d.value.as_str())
     }
 
     /// The details in the order of [`detail::ORDER`], then any others as added.
-    pub fn ordered(&self) -> impl Iterator<Item = &Detail> {
+    pub(crate) fn ordered(&self) -> impl Iterator<Item = &Detail> {
         let rank = |d: &Detail| {
             detail::ORDER
                 .iter()
@@ -134,45 +134,45 @@ impl Details {
     }
 
     /// Names a pack-level advice text (`[[advice]] id`) that applies.
-    pub fn advise(&mut self, id: &'static str) {
+    pub(crate) fn advise(&mut self, id: &'static str) {
         if !self.advice.contains(&id) {
             self.advice.push(id);
         }
     }
 
-    pub fn advice(&self) -> &[&'static str] {
+    pub(crate) fn advice(&self) -> &[&'static str] {
         &self.advice
     }
 }
 
 /// One place in history where a secret was introduced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Occurrence {
-    pub commit: String,
-    pub file: String,
-    pub line: usize,
+pub(crate) struct Occurrence {
+    pub(crate) commit: String,
+    pub(crate) file: String,
+    pub(crate) line: usize,
 }
 
 /// Where an audited secret has been: still in HEAD or removed, and which refs (so which
 /// clones, when remote-tracking) hold the commit that introduced it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Whereabouts {
+pub(crate) struct Whereabouts {
     /// The secret is in the tree of HEAD (the default branch, as HEAD names it).
-    pub present_at_head: bool,
+    pub(crate) present_at_head: bool,
     /// The paths in HEAD's tree that hold it.
-    pub head_paths: Vec<String>,
+    pub(crate) head_paths: Vec<String>,
     /// The first commit on HEAD's first-parent line after the introduction where this finding's
     /// path no longer holds the secret; `None` when it is still there or never reached HEAD.
-    pub removed_in: Option<String>,
+    pub(crate) removed_in: Option<String>,
     /// Local branches, tags and remote-tracking refs whose tips reach the introducing commit.
-    pub reachable_from: Vec<String>,
+    pub(crate) reachable_from: Vec<String>,
     /// A remote-tracking ref reaches it: the secret has already been pushed.
-    pub published: bool,
+    pub(crate) published: bool,
 }
 
 impl Whereabouts {
     /// The text report's emphasis: bold while the secret is at HEAD or published, dim otherwise.
-    pub fn emphasis(&self) -> &'static str {
+    pub(crate) fn emphasis(&self) -> &'static str {
         if self.present_at_head || self.published {
             "1"
         } else {
@@ -181,7 +181,7 @@ impl Whereabouts {
     }
 
     /// The one-line summary of the text report (paths not yet escaped).
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut s = if self.present_at_head {
             format!("still in HEAD at {}", self.head_paths.join(", "))
         } else if let Some(c) = &self.removed_in {
@@ -205,14 +205,14 @@ impl Whereabouts {
 
 /// Another location belonging to the same finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Related {
-    pub rule_id: String,
-    pub line: usize,
-    pub column: usize,
-    pub end_line: usize,
-    pub end_column: usize,
+pub(crate) struct Related {
+    pub(crate) rule_id: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) end_line: usize,
+    pub(crate) end_column: usize,
     /// The raw secret at that location, redacted on output like the finding's own.
-    pub secret: String,
+    pub(crate) secret: String,
 }
 
 /// Hex SHA-256 of `rule_id ‖ 0x00 ‖ secret`: the same leak has the same identity wherever it
@@ -232,7 +232,7 @@ pub use crate::redact::redact;
 /// the point: a match cut first keeps a long secret's prefix, which redaction can then no longer
 /// find. A cut never ends inside a word: an unknown secret (another blob's) that straddles the cut
 /// is dropped rather than shown in part; the cut is marked with `…`.
-pub fn redact_spans(text: &[u8], spans: &[Range<usize>], cap: usize) -> String {
+pub(crate) fn redact_spans(text: &[u8], spans: &[Range<usize>], cap: usize) -> String {
     let mut spans: Vec<Range<usize>> = spans
         .iter()
         .map(|r| r.start.min(text.len())..r.end.min(text.len()))
@@ -299,7 +299,7 @@ fn cut_between_words(mut s: String, cap: usize, force: bool) -> String {
 }
 
 /// `s` cut to at most `cap` bytes on a char boundary (the raw match of `--no-redact`).
-pub fn cap_str(s: &str, cap: usize) -> String {
+pub(crate) fn cap_str(s: &str, cap: usize) -> String {
     let mut end = cap.min(s.len());
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -309,7 +309,10 @@ pub fn cap_str(s: &str, cap: usize) -> String {
 
 /// Secrets that the engine finds in the findings' commit summaries: a key pasted into a commit
 /// message is redacted in the summary even when no scan reported that message itself.
-pub fn secrets_in_summaries(engine: &crate::engine::Engine, findings: &[Finding]) -> Vec<String> {
+pub(crate) fn secrets_in_summaries(
+    engine: &crate::engine::Engine,
+    findings: &[Finding],
+) -> Vec<String> {
     let mut summaries: Vec<&str> = findings
         .iter()
         .filter_map(|f| f.commit.as_ref().map(|c| c.summary.as_str()))
@@ -332,7 +335,7 @@ pub fn secrets_in_summaries(engine: &crate::engine::Engine, findings: &[Finding]
 /// key pasted into the commit message of a commit that also leaked a file; a key ID folded into a
 /// pair finding as `related`. Replaces every secret found in the run (8 characters or more, related
 /// ones and `extra` ones included) by its redacted form in those fields.
-pub fn redact_cross_references(findings: &mut [Finding], extra: &[String]) {
+pub(crate) fn redact_cross_references(findings: &mut [Finding], extra: &[String]) {
     let mut secrets: Vec<String> = findings
         .iter()
         .flat_map(|f| std::iter::once(&f.secret).chain(f.related.iter().map(|r| &r.secret)))
@@ -368,7 +371,7 @@ pub fn redact_cross_references(findings: &mut [Finding], extra: &[String]) {
 
 impl Finding {
     /// The secret as it may be shown.
-    pub fn shown_secret(&self, redacted: bool) -> String {
+    pub(crate) fn shown_secret(&self, redacted: bool) -> String {
         if redacted {
             redact(&self.secret)
         } else {
@@ -377,7 +380,7 @@ impl Finding {
     }
 
     /// The match as it may be shown: with redaction, every secret inside it redacted.
-    pub fn shown_match(&self, redacted: bool) -> String {
+    pub(crate) fn shown_match(&self, redacted: bool) -> String {
         if redacted {
             self.matched_redacted.clone()
         } else {
@@ -385,7 +388,7 @@ impl Finding {
         }
     }
 
-    pub fn is_aws(&self) -> bool {
+    pub(crate) fn is_aws(&self) -> bool {
         self.rule_id.starts_with("aws-")
     }
 }

@@ -17,13 +17,13 @@ use crate::finding::{cap_str, fingerprint, redact_spans, Finding, SourceKind};
 
 /// Longest match text kept on a finding; a regex spanning a block need not copy the block. The
 /// cap applies after redaction (see [`redact_spans`]), never before.
-pub const MATCH_CAP: usize = 512;
+pub(crate) const MATCH_CAP: usize = 512;
 /// Longest source line kept on a finding (after its secrets are redacted).
-pub const LINE_CAP: usize = 200;
+pub(crate) const LINE_CAP: usize = 200;
 /// Encodings nested deeper than this are not decoded (base64 of base64 is depth 2).
-pub const MAX_DECODE_DEPTH: usize = 2;
+pub(crate) const MAX_DECODE_DEPTH: usize = 2;
 /// Decoded bytes scanned per blob, at most: a file of base64 cannot cost more than this.
-pub const MAX_DECODED_BYTES: usize = 1 << 20;
+pub(crate) const MAX_DECODED_BYTES: usize = 1 << 20;
 /// Bytes of the line before and after an encoded run scanned with its decoded text, so that a
 /// decoded value keeps the name it was assigned to (`aws_secret_access_key: <base64>`).
 const CONTEXT: usize = 256;
@@ -33,7 +33,7 @@ const CONTEXT: usize = 256;
 /// blob is reported as truncated (and still fails the run), so memory and report size stay
 /// bounded. Gates that keep only added lines (`protect`, ranges) scan uncapped: a cap before that
 /// filter could drop the one new key behind a thousand old ones.
-pub const MAX_FINDINGS_PER_BLOB: usize = 1000;
+pub(crate) const MAX_FINDINGS_PER_BLOB: usize = 1000;
 
 /// What scanning one blob produced.
 #[derive(Debug, Default)]
@@ -51,7 +51,7 @@ pub fn scan_bytes(engine: &Engine, raw: &[u8], path: Option<&str>, source: Sourc
 }
 
 /// [`scan_bytes`], keeping the first `cap` findings and counting the rest in `truncated`.
-pub fn scan_bytes_capped(
+pub(crate) fn scan_bytes_capped(
     engine: &Engine,
     raw: &[u8],
     path: Option<&str>,
@@ -64,7 +64,7 @@ pub fn scan_bytes_capped(
 /// [`scan_bytes_capped`] counting only findings whose (first, last) line `lines` accepts: gates
 /// that report added lines only rescan a truncated blob this way, so the cap cannot hide a new
 /// key behind a thousand old ones.
-pub fn scan_bytes_where(
+pub(crate) fn scan_bytes_where(
     engine: &Engine,
     raw: &[u8],
     path: Option<&str>,
@@ -78,7 +78,7 @@ pub fn scan_bytes_where(
 /// Scans `raw` as if it could sit at any path (every rule runs, no path allowlist applies),
 /// keeping at most `cap` findings: which blobs are worth placing in history before their paths
 /// are known. The findings have no path; the blob is scanned again at each path it appears at.
-pub fn scan_any_path(engine: &Engine, raw: &[u8], cap: usize) -> Outcome {
+pub(crate) fn scan_any_path(engine: &Engine, raw: &[u8], cap: usize) -> Outcome {
     scan_raw(engine, raw, None, SourceKind::History, cap, None, true)
 }
 
@@ -123,7 +123,7 @@ fn scan_raw(
 }
 
 /// Rules run on the text found inside binary content: shapes that random bytes do not make.
-pub fn is_binary_rule(rule: &crate::rules::Rule) -> bool {
+pub(crate) fn is_binary_rule(rule: &crate::rules::Rule) -> bool {
     const IDS: &[&str] = &[
         "private-key",
         "openssh-private-key",
@@ -163,7 +163,7 @@ struct Hit<'a> {
 }
 
 /// Scans bytes already decoded to text.
-pub fn scan_text(
+pub(crate) fn scan_text(
     engine: &Engine,
     text: &[u8],
     path: Option<&str>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Counts items, bytes and findings from many threads; draws at most ~10 times a second.
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     items: AtomicU64,
     bytes: AtomicU64,
@@ -16,7 +16,7 @@ pub struct Progress {
 
 impl Progress {
     /// `total_bytes` gives an ETA when known (history scans); `noun` names the items (files, blobs).
-    pub fn new(enabled: bool, noun: &'static str, total_bytes: Option<u64>) -> Progress {
+    pub(crate) fn new(enabled: bool, noun: &'static str, total_bytes: Option<u64>) -> Progress {
         let bar = enabled.then(|| {
             let bar = match total_bytes {
                 Some(total) => {
@@ -43,7 +43,7 @@ impl Progress {
     }
 
     /// One item of `bytes` done, with `findings` found in it.
-    pub fn inc(&self, bytes: u64, findings: u64) {
+    pub(crate) fn inc(&self, bytes: u64, findings: u64) {
         let Some(bar) = &self.bar else { return };
         // Own atomics, and the bar's lock only every 64 items: workers must not queue on it.
         let items = self.items.fetch_add(1, Ordering::Relaxed) + 1;
@@ -60,7 +60,7 @@ impl Progress {
     }
 
     /// Removes the bar before the report is printed.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

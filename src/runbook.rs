@@ -7,22 +7,22 @@ use crate::aws::KeyType;
 
 /// What is known about one leaked key.
 #[derive(Debug, Clone, Default)]
-pub struct Incident {
+pub(crate) struct Incident {
     /// The full access key ID, when known (`--key-id`, or an unredacted report).
-    pub key_id: Option<String>,
+    pub(crate) key_id: Option<String>,
     /// The key ID as the report showed it (redacted), when the full one is not known.
-    pub shown_id: Option<String>,
-    pub account: Option<String>,
+    pub(crate) shown_id: Option<String>,
+    pub(crate) account: Option<String>,
     /// IAM user name (from `--verify`, or `--user`).
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Role name, for a temporary key whose caller `--verify` named.
-    pub role: Option<String>,
-    pub arn: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) arn: Option<String>,
     /// `--verify`'s status, in words.
-    pub status: Option<String>,
-    pub temporary: bool,
+    pub(crate) status: Option<String>,
+    pub(crate) temporary: bool,
     /// Where it was found: `file:line (commit abc123)`.
-    pub places: Vec<String>,
+    pub(crate) places: Vec<String>,
 }
 
 struct Item {
@@ -199,7 +199,7 @@ impl Incident {
     }
 
     /// The checklist as plain text for a terminal.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut s = format!("Incident runbook — {}\n", self.heading());
         self.facts(&mut s, "");
         for (n, step) in self.steps().iter().enumerate() {
@@ -217,7 +217,7 @@ impl Incident {
     }
 
     /// The checklist as Markdown (task lists and fenced commands) for an incident ticket.
-    pub fn markdown(&self) -> String {
+    pub(crate) fn markdown(&self) -> String {
         let mut s = format!("# Incident: {}\n\n", self.heading());
         self.facts(&mut s, "- ");
         for (n, step) in self.steps().iter().enumerate() {
@@ -258,7 +258,7 @@ impl Incident {
     }
 
     /// An incident for a bare key ID (account decoded offline).
-    pub fn for_key(key_id: &str) -> Incident {
+    pub(crate) fn for_key(key_id: &str) -> Incident {
         Incident {
             key_id: Some(key_id.to_string()),
             account: crate::aws::account_id(key_id).map(|a| format!("{a:012}")),

@@ -6,12 +6,12 @@
 //! before each. Braces that open an attribute's value (`tags = {`) are tracked but not named.
 
 /// True for Terraform sources: `*.tf`, `*.tfvars`, `*.tf.json`.
-pub fn is_terraform_path(path: &str) -> bool {
+pub(crate) fn is_terraform_path(path: &str) -> bool {
     path.ends_with(".tf") || path.ends_with(".tfvars") || path.ends_with(".tf.json")
 }
 
 /// True for Terraform state: `*.tfstate`, `*.tfstate.backup`.
-pub fn is_state_path(path: &str) -> bool {
+pub(crate) fn is_state_path(path: &str) -> bool {
     path.ends_with(".tfstate") || path.ends_with(".tfstate.backup")
 }
 
@@ -23,7 +23,7 @@ struct Open {
 }
 
 /// The named blocks enclosing `offset`, outermost first, joined with ` > `; `None` at top level.
-pub fn enclosing_block(text: &[u8], offset: usize) -> Option<String> {
+pub(crate) fn enclosing_block(text: &[u8], offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let stack = open_blocks(text, offset);
     let names: Vec<String> = stack

@@ -19,9 +19,9 @@ use crate::sources::git::{root_dir, Opener};
 use crate::ExitStatus;
 
 /// Where the baseline goes without `--output`.
-pub const DEFAULT_FILE: &str = ".keyfence-baseline.json";
+pub(crate) const DEFAULT_FILE: &str = ".keyfence-baseline.json";
 
-pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     // Flags shared with the scanning commands that mean nothing for a baseline file: refused,
     // not silently ignored (a baseline is always its own JSON and never holds a secret).

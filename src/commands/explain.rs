@@ -8,7 +8,7 @@ use crate::error::RulesError;
 use crate::rules::placeholder::{fill, Generator};
 use crate::ExitStatus;
 
-pub fn run(args: &ExplainArgs) -> Result<ExitStatus, RulesError> {
+pub(crate) fn run(args: &ExplainArgs) -> Result<ExitStatus, RulesError> {
     let root = config::config_root_for(std::path::Path::new("."));
     let cfg = config::locate(args.rules.config.as_deref(), &root);
     let rules = config::load(cfg.as_deref(), &args.rules.rules_dir)?;

@@ -15,7 +15,7 @@ use crate::sources::history::{check_not_shallow, RevSet};
 use crate::sources::range::RangeSource;
 use crate::ExitStatus;
 
-pub fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let (opener, repo) = Opener::new(args.repo.as_deref())?;
     let trust = if args.added_only {

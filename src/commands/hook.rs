@@ -23,7 +23,7 @@ use crate::sources::range::RangeSource;
 use crate::sources::{Blob, Lines, Provenance, Source};
 use crate::ExitStatus;
 
-pub fn run(cmd: &HookCommand) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(cmd: &HookCommand) -> anyhow::Result<ExitStatus> {
     match cmd {
         HookCommand::PrePush(args) => pre_push(args),
         HookCommand::PreReceive(args) => pre_receive(args),

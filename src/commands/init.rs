@@ -10,7 +10,7 @@ use crate::config::CONFIG_FILE;
 use crate::ExitStatus;
 
 /// The file `init` writes.
-pub const TEMPLATE: &str = r#"# keyfence configuration: https://github.com/keyfence/keyfence (README, "Configuration")
+pub(crate) const TEMPLATE: &str = r#"# keyfence configuration: https://github.com/keyfence/keyfence (README, "Configuration")
 # Found at the repository root; every path glob below is relative to it, in every command.
 # A gate that checks someone else's change (CI ranges, a server's pre-receive) does not read this
 # file from the change itself: it uses the base commit's copy, or the server's own config.
@@ -48,7 +48,7 @@ stopwords = []      # case-insensitive substrings of the secret, e.g. ["sandbox"
 # severity = "critical"
 "#;
 
-pub fn run(args: &InitArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &InitArgs) -> anyhow::Result<ExitStatus> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => crate::config::work_tree_of(&std::env::current_dir()?)

@@ -12,7 +12,7 @@ use crate::sources::git::Opener;
 use crate::ExitStatus;
 
 /// The line that marks a hook as ours (so it may be replaced without `--force`).
-pub const MARKER: &str = "# keyfence-managed-hook";
+pub(crate) const MARKER: &str = "# keyfence-managed-hook";
 
 /// Missing binary: the hook prints why and exits 1, so the commit or push is blocked rather than
 /// silently let through; `--no-verify` remains the documented way around it.
@@ -25,7 +25,7 @@ fi
 
 /// One hook keyfence can install.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hook {
+pub(crate) enum Hook {
     PreCommit,
     PreMergeCommit,
     CommitMsg,
@@ -34,7 +34,7 @@ pub enum Hook {
 }
 
 impl Hook {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Hook::PreCommit => "pre-commit",
             Hook::PreMergeCommit => "pre-merge-commit",
@@ -71,7 +71,7 @@ impl Hook {
 /// The script for `hook`. A hook that keyfence displaced (kept as `<hook>.keyfence-backup`, e.g.
 /// git-lfs's pre-push, which uploads LFS objects) runs after keyfence passes, with the same
 /// arguments and stdin, and its exit status is the hook's.
-pub fn script(hook: Hook) -> String {
+pub(crate) fn script(hook: Hook) -> String {
     let name = hook.name();
     let mut out = format!(
         "#!/bin/sh\n{MARKER} (written by `keyfence install`; delete this line to keep keyfence from replacing the file)\n\
@@ -101,18 +101,10 @@ pub fn script(hook: Hook) -> String {
 }
 
 /// Suffix of a displaced hook, which keyfence's hook chains to.
-pub const BACKUP_SUFFIX: &str = "keyfence-backup";
-
-pub fn pre_commit_script() -> String {
-    script(Hook::PreCommit)
-}
-
-pub fn pre_push_script() -> String {
-    script(Hook::PrePush)
-}
+pub(crate) const BACKUP_SUFFIX: &str = "keyfence-backup";
 
 /// Where git looks for hooks in `repo`.
-pub fn hooks_dir(repo: &Repository) -> anyhow::Result<PathBuf> {
+pub(crate) fn hooks_dir(repo: &Repository) -> anyhow::Result<PathBuf> {
     let config = repo.config().context("cannot read the git config")?;
     if let Ok(p) = config.get_path("core.hooksPath") {
         if p.is_absolute() {
@@ -163,7 +155,7 @@ fn selected(args: &InstallArgs, bare: bool) -> anyhow::Result<Vec<Hook>> {
     Ok(hooks)
 }
 
-pub fn run(args: &InstallArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     let (_, repo) = Opener::new(args.repo.as_deref())?;
     let hooks = selected(args, repo.is_bare())?;
     let dir = hooks_dir(&repo)?;
@@ -219,7 +211,7 @@ fn write_executable(path: &Path, body: &str) -> anyhow::Result<()> {
 
 /// `keyfence uninstall`: removes every hook keyfence wrote and puts back a hook it had moved aside
 /// (`<hook>.keyfence-backup`). Hooks it did not write are left alone.
-pub fn uninstall(args: &crate::cli::UninstallArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn uninstall(args: &crate::cli::UninstallArgs) -> anyhow::Result<ExitStatus> {
     let (_, repo) = Opener::new(args.repo.as_deref())?;
     let dir = hooks_dir(&repo)?;
     let mut removed = 0;

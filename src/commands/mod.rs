@@ -1,20 +1,20 @@
 //! One module per verb: arguments → plan → source → driver → filters → report → exit status.
 
-pub mod baseline;
-pub mod explain;
-pub mod history;
-pub mod hook;
-pub mod init;
-pub mod install;
-pub mod protect;
-pub mod respond;
-pub mod rules;
-pub mod scan;
+pub(crate) mod baseline;
+pub(crate) mod explain;
+pub(crate) mod history;
+pub(crate) mod hook;
+pub(crate) mod init;
+pub(crate) mod install;
+pub(crate) mod protect;
+pub(crate) mod respond;
+pub(crate) mod rules;
+pub(crate) mod scan;
 
 use crate::cli::{Cli, Command};
 use crate::ExitStatus;
 
-pub fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
+pub(crate) fn dispatch(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(cmd) => Ok(rules::run(&cmd)?),

@@ -12,7 +12,7 @@ use crate::sources::git::{detach_index, root_dir, Opener};
 use crate::sources::staged::{self, StagedSource};
 use crate::ExitStatus;
 
-pub fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
     let (_, repo) = Opener::new(args.repo.as_deref())?;
     if repo.is_bare() {

@@ -10,7 +10,7 @@ use crate::cli::{RespondArgs, RunbookFormat};
 use crate::runbook::Incident;
 use crate::ExitStatus;
 
-pub fn run(args: &RespondArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &RespondArgs) -> anyhow::Result<ExitStatus> {
     if let Some(id) = &args.key_id {
         let plausible = id.len() == 20
             && KeyType::of(id).is_some()

@@ -9,7 +9,7 @@ use crate::error::RulesError;
 use crate::selftest::{check_examples, ExampleKind};
 use crate::ExitStatus;
 
-pub fn run(cmd: &RulesCommand) -> Result<ExitStatus, RulesError> {
+pub(crate) fn run(cmd: &RulesCommand) -> Result<ExitStatus, RulesError> {
     match cmd {
         RulesCommand::List(args) => list(args),
         RulesCommand::Test(args) => {

@@ -7,7 +7,7 @@ use crate::driver::{self, plan::Plan};
 use crate::sources::dir::{config_root, DirSource};
 use crate::ExitStatus;
 
-pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let root = config_root(&args.paths);
     let plan = Plan::build(&args.common, &root)?;
     let started = Instant::now();

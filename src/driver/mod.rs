@@ -6,8 +6,8 @@
 //! source ──Blob──▶ Scanner::scan (pipeline) ──Finding──▶ filters ──▶ report ──▶ exit status
 //! ```
 
-pub mod output;
-pub mod plan;
+pub(crate) mod output;
+pub(crate) mod plan;
 mod trust;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +25,7 @@ use plan::Plan;
 
 /// How the summary line counts what was scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Summary {
+pub(crate) enum Summary {
     /// `scanned 3 files (…)`: files and stdin.
     Files,
     /// `scanned 1 file staged (…)`: the pre-commit gate.
@@ -36,22 +36,22 @@ pub enum Summary {
 
 /// What a scan saw besides its findings; filled in from many threads.
 #[derive(Debug, Default)]
-pub struct Stats {
-    pub commits: AtomicU64,
+pub(crate) struct Stats {
+    pub(crate) commits: AtomicU64,
     /// Files or blobs read and scanned.
-    pub items: AtomicU64,
-    pub bytes: AtomicU64,
-    pub binary: AtomicU64,
+    pub(crate) items: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) binary: AtomicU64,
     /// Git LFS pointers whose object is not in this repository (a server, a CI clone).
-    pub lfs_missing: AtomicU64,
+    pub(crate) lfs_missing: AtomicU64,
     /// Content over `--max-file-size`, with its size.
-    pub too_large: Mutex<Vec<(String, u64)>>,
+    pub(crate) too_large: Mutex<Vec<(String, u64)>>,
     /// Blobs over [`MAX_FINDINGS_PER_BLOB`] findings, with how many were left out.
-    pub truncated: Mutex<Vec<(String, usize)>>,
+    pub(crate) truncated: Mutex<Vec<(String, usize)>>,
     /// Binary files by name (kept only with `--verbose`).
-    pub binary_names: Mutex<Vec<String>>,
+    pub(crate) binary_names: Mutex<Vec<String>>,
     /// What a directory walk saw (empty for git sources).
-    pub walk: Mutex<crate::sources::dir::Skipped>,
+    pub(crate) walk: Mutex<crate::sources::dir::Skipped>,
 }
 
 impl Stats {
@@ -70,30 +70,30 @@ impl Stats {
 }
 
 /// Runs blobs through the engine for a source; shared read-only by its worker threads.
-pub struct Scanner<'p> {
+pub(crate) struct Scanner<'p> {
     plan: &'p Plan,
-    pub stats: Stats,
+    pub(crate) stats: Stats,
     progress: Progress,
     pool: OnceLock<rayon::ThreadPool>,
 }
 
 impl<'p> Scanner<'p> {
-    pub fn engine(&self) -> &'p Engine {
+    pub(crate) fn engine(&self) -> &'p Engine {
         &self.plan.engine
     }
 
-    pub fn plan(&self) -> &'p Plan {
+    pub(crate) fn plan(&self) -> &'p Plan {
         self.plan
     }
 
     /// True when the global allowlist excludes the path: its content need not be read.
-    pub fn path_allowed(&self, path: &str) -> bool {
+    pub(crate) fn path_allowed(&self, path: &str) -> bool {
         self.plan.engine.path_allowed(path)
     }
 
     /// Runs `f` on the scan's worker pool (`--threads`), so that rayon's parallel iterators in
     /// it use that many threads.
-    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> anyhow::Result<R> {
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> anyhow::Result<R> {
         let pool = match self.pool.get() {
             Some(p) => p,
             None => {
@@ -109,7 +109,7 @@ impl<'p> Scanner<'p> {
 
     /// Whether content of `size` bytes may be read. Over `--max-file-size` a gate fails (it
     /// cannot vouch for what it did not read); an audit skips it and counts the skip.
-    pub fn admit(&self, what: &str, size: u64) -> anyhow::Result<bool> {
+    pub(crate) fn admit(&self, what: &str, size: u64) -> anyhow::Result<bool> {
         let max = self.plan.max_file_size;
         if size <= max {
             return Ok(true);
@@ -128,7 +128,7 @@ impl<'p> Scanner<'p> {
     }
 
     /// Counts content read for scanning (a file, a blob).
-    pub fn count(&self, bytes: u64) {
+    pub(crate) fn count(&self, bytes: u64) {
         self.stats.items.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
@@ -136,18 +136,18 @@ impl<'p> Scanner<'p> {
     /// Scans one blob: the engine with the per-blob findings cap, then, for a gate's blob, only
     /// the findings on lines it adds (a blob over the cap is scanned again counting only those,
     /// so old keys cannot crowd out a new one).
-    pub fn scan(&self, blob: &Blob<'_>) -> anyhow::Result<Vec<Finding>> {
+    pub(crate) fn scan(&self, blob: &Blob<'_>) -> anyhow::Result<Vec<Finding>> {
         self.scan_blob(blob, true)
     }
 
     /// [`Scanner::scan`] for content scanned before (counted then: not as binary, nor on the
     /// progress line, again).
-    pub fn rescan(&self, blob: &Blob<'_>) -> anyhow::Result<Vec<Finding>> {
+    pub(crate) fn rescan(&self, blob: &Blob<'_>) -> anyhow::Result<Vec<Finding>> {
         self.scan_blob(blob, false)
     }
 
     /// One item of `bytes` done on the progress line, with `findings` in it.
-    pub fn tick(&self, bytes: u64, findings: u64) {
+    pub(crate) fn tick(&self, bytes: u64, findings: u64) {
         self.progress.inc(bytes, findings);
     }
 
@@ -211,16 +211,16 @@ fn push<T>(m: &Mutex<Vec<T>>, item: T) {
 }
 
 /// What a source produced, before filters and report.
-pub struct Scanned {
-    pub findings: Vec<Finding>,
-    pub stats: Stats,
+pub(crate) struct Scanned {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) stats: Stats,
     summary: Summary,
     started: Instant,
 }
 
 /// Runs `source` through the engine: the one way every command scans. `started` is when the
 /// command began, for the summary line.
-pub fn run(plan: &Plan, source: &dyn Source, started: Instant) -> anyhow::Result<Scanned> {
+pub(crate) fn run(plan: &Plan, source: &dyn Source, started: Instant) -> anyhow::Result<Scanned> {
     let summary = source.summary();
     let noun = match summary {
         Summary::History => "blobs",
@@ -244,14 +244,14 @@ pub fn run(plan: &Plan, source: &dyn Source, started: Instant) -> anyhow::Result
 
 impl Scanned {
     /// Time since the scan started.
-    pub fn elapsed(&self) -> std::time::Duration {
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
         self.started.elapsed()
     }
 
     /// The warnings, the `--verbose` list of what was skipped, and the summary line, on stderr
     /// (none with `--quiet`); `reported` is how many findings the report holds. Returns false
     /// when `--strict` must fail the run because something was skipped.
-    pub fn finish(&self, plan: &Plan, reported: usize) -> bool {
+    pub(crate) fn finish(&self, plan: &Plan, reported: usize) -> bool {
         if !plan.quiet {
             self.warn(plan);
             plan.note(&self.summary_line(plan.verbose, reported));
@@ -402,7 +402,7 @@ impl Scanned {
 }
 
 /// `1234567` → `1.2 MB`.
-pub fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -418,7 +418,7 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 /// `1 file`, `2 files`.
-pub fn plural(n: u64, word: &str) -> String {
+pub(crate) fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {

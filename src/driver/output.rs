@@ -15,7 +15,7 @@ use crate::ExitStatus;
 
 impl Plan {
     /// Sorts the (filtered) findings, adds verification verdicts and writes the report.
-    pub fn emit(&self, findings: &mut [Finding]) -> anyhow::Result<ExitStatus> {
+    pub(crate) fn emit(&self, findings: &mut [Finding]) -> anyhow::Result<ExitStatus> {
         findings.sort_by(|a, b| {
             (
                 &a.file,

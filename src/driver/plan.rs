@@ -15,7 +15,7 @@ use git2::{Oid, Repository};
 use super::trust::trusted_from_base;
 
 /// Who decides what a run allows (DESIGN.md, "Who decides"): where config and baseline come from.
-pub enum Trust<'r> {
+pub(crate) enum Trust<'r> {
     /// Audits: `.keyfence.toml` at `root`; a baseline only with `--baseline`.
     Audit { root: PathBuf },
     /// Gates on the developer's own machine (protect, pre-push): the developer is the operator,
@@ -34,7 +34,7 @@ pub enum Trust<'r> {
 
 impl Trust<'_> {
     /// Gates fail closed on anything they cannot scan; audits skip and count.
-    pub fn is_gate(&self) -> bool {
+    pub(crate) fn is_gate(&self) -> bool {
         !matches!(self, Trust::Audit { .. })
     }
 
@@ -49,38 +49,37 @@ impl Trust<'_> {
 }
 
 /// The baseline file looked up beside the config.
-pub const BASELINE_FILE: &str = ".keyfence-baseline.json";
+pub(crate) const BASELINE_FILE: &str = ".keyfence-baseline.json";
 
 /// Resolved, immutable settings of a run.
-pub struct Plan {
-    pub engine: Engine,
-    pub report: ReportOptions,
-    pub output: Option<PathBuf>,
-    pub quiet: bool,
-    pub verbose: bool,
-    pub progress: bool,
-    pub threads: usize,
-    pub max_file_size: u64,
-    pub config_file: Option<PathBuf>,
+pub(crate) struct Plan {
+    pub(crate) engine: Engine,
+    pub(crate) report: ReportOptions,
+    pub(crate) output: Option<PathBuf>,
+    pub(crate) quiet: bool,
+    pub(crate) verbose: bool,
+    pub(crate) progress: bool,
+    pub(crate) threads: usize,
+    pub(crate) max_file_size: u64,
     /// Accepted findings (`--baseline`), dropped in every mode.
-    pub baseline: Option<Baseline>,
-    pub report_unused: bool,
+    pub(crate) baseline: Option<Baseline>,
+    pub(crate) report_unused: bool,
     /// A gate: whatever cannot be scanned is an error, never a pass.
-    pub gate: bool,
+    pub(crate) gate: bool,
     /// An audit that must fail (exit 2) when something was skipped.
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// Paths (repository-relative) whose change inside a checked range is itself reported: the
     /// gate's own config and baseline, where the content being checked is someone else's.
-    pub watch: Vec<String>,
+    pub(crate) watch: Vec<String>,
     /// Git LFS objects must be present (the developer's own gates: they are about to push them).
-    pub lfs_required: bool,
+    pub(crate) lfs_required: bool,
     /// `--verify`: ask STS about found AWS keys (None: nothing is sent).
-    pub verify: Option<crate::verify::VerifyOptions>,
+    pub(crate) verify: Option<crate::verify::VerifyOptions>,
 }
 
 impl Plan {
     /// Loads config and rules (looking for `.keyfence.toml` in `root`) and resolves flags.
-    pub fn build(args: &CommonArgs, root: &Path) -> anyhow::Result<Plan> {
+    pub(crate) fn build(args: &CommonArgs, root: &Path) -> anyhow::Result<Plan> {
         Plan::build_for(
             args,
             &Trust::Audit {
@@ -90,8 +89,8 @@ impl Plan {
     }
 
     /// Loads config, rules and baseline from where `trust` says, and resolves flags.
-    pub fn build_for(args: &CommonArgs, trust: &Trust<'_>) -> anyhow::Result<Plan> {
-        let (rules, config_file, baseline) = load(args, trust)?;
+    pub(crate) fn build_for(args: &CommonArgs, trust: &Trust<'_>) -> anyhow::Result<Plan> {
+        let (rules, _config_file, baseline) = load(args, trust)?;
         if trust.is_gate() && rules.rules.is_empty() {
             anyhow::bail!(
                 "no rules are enabled (the config disables them all), so this gate would pass \
@@ -137,7 +136,6 @@ impl Plan {
             progress: !args.no_progress && !args.quiet && !dumb && std::io::stderr().is_terminal(),
             threads,
             max_file_size: args.max_file_size,
-            config_file,
             baseline,
             report_unused: args.report_unused,
             gate: trust.is_gate(),
@@ -157,14 +155,14 @@ impl Plan {
     }
 
     /// The gate the report's advice is for (`hook pre-push` says `Gate::Push`).
-    pub fn at_gate(mut self, gate: report::Gate) -> Plan {
+    pub(crate) fn at_gate(mut self, gate: report::Gate) -> Plan {
         self.report.gate = gate;
         self
     }
 
     /// The filter stage of this run: the commit allowlist and the baseline (the rule and global
     /// allowlists and inline markers apply while each blob is scanned).
-    pub fn filters(&self) -> crate::filters::Filters<'_> {
+    pub(crate) fn filters(&self) -> crate::filters::Filters<'_> {
         crate::filters::Filters {
             allowlist: &self.engine.rule_set().allowlist,
             baseline: self.baseline.as_ref(),
@@ -173,7 +171,7 @@ impl Plan {
     }
 
     /// A line on stderr, unless `--quiet`.
-    pub fn note(&self, msg: &str) {
+    pub(crate) fn note(&self, msg: &str) {
         if !self.quiet {
             eprintln!("keyfence: {}", escape_control(msg));
         }

@@ -1,7 +1,7 @@
 //! Shannon entropy, the cheapest signal that a string is random rather than a word.
 
 /// Bits per byte of `bytes` (0 for empty input).
-pub fn shannon(bytes: &[u8]) -> f64 {
+pub(crate) fn shannon(bytes: &[u8]) -> f64 {
     if bytes.is_empty() {
         return 0.0;
     }

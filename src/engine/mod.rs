@@ -5,9 +5,9 @@
 //! rule's validator and the allowlists. The engine knows nothing of files, git or output.
 
 pub mod decode;
-pub mod entropy;
-pub mod prefilter;
-pub mod validate;
+pub(crate) mod entropy;
+pub(crate) mod prefilter;
+pub(crate) mod validate;
 
 use std::ops::Range;
 
@@ -17,7 +17,7 @@ use prefilter::Prefilter;
 
 /// Where scanned content sits, as far as path-dependent rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum At<'a> {
+pub(crate) enum At<'a> {
     /// At this path (relative to the config root).
     Path(&'a str),
     /// At no path (stdin, a commit message): path-restricted rules do not run.
@@ -34,14 +34,14 @@ impl<'a> From<Option<&'a str>> for At<'a> {
 
 /// A rule matched: byte offsets only, turned into a `Finding` once it survives the filters.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Match {
+pub(crate) struct Match {
     /// Index into [`Engine::rules`].
-    pub rule: usize,
+    pub(crate) rule: usize,
     /// The whole regex match.
-    pub span: Range<usize>,
+    pub(crate) span: Range<usize>,
     /// The secret inside it (the `secret` group, or the whole match).
-    pub secret: Range<usize>,
-    pub entropy: f64,
+    pub(crate) secret: Range<usize>,
+    pub(crate) entropy: f64,
 }
 
 /// Rules compiled with their keyword prefilter.
@@ -87,12 +87,12 @@ impl Engine {
     }
 
     /// Sets whether inline `keyfence:allow` markers count.
-    pub fn with_inline_allow(mut self, policy: InlineAllow) -> Engine {
+    pub(crate) fn with_inline_allow(mut self, policy: InlineAllow) -> Engine {
         self.inline_allow = policy;
         self
     }
 
-    pub fn inline_allow(&self) -> InlineAllow {
+    pub(crate) fn inline_allow(&self) -> InlineAllow {
         self.inline_allow
     }
 
@@ -100,14 +100,14 @@ impl Engine {
         &self.rules.rules
     }
 
-    pub fn rule_set(&self) -> &RuleSet {
+    pub(crate) fn rule_set(&self) -> &RuleSet {
         &self.rules
     }
 
     /// How the rules treat `path`, as a value to compare: two paths with the same class get the
     /// same findings from the same bytes (which path-restricted rules run, which rule path
     /// allowlists apply, whether Terraform blocks are named).
-    pub fn path_class(&self, path: &str) -> Vec<bool> {
+    pub(crate) fn path_class(&self, path: &str) -> Vec<bool> {
         let mut class = vec![crate::terraform::is_terraform_path(path)];
         for rule in &self.rules.rules {
             if rule.paths.is_some() {
@@ -121,19 +121,19 @@ impl Engine {
     }
 
     /// True when the global allowlist excludes this path; sources may skip reading it.
-    pub fn path_allowed(&self, path: &str) -> bool {
+    pub(crate) fn path_allowed(&self, path: &str) -> bool {
         self.rules.allowlist.allows_path(path)
     }
 
     /// Finds every match in `bytes`. `path`, when known, drives `paths` restrictions and path
     /// allowlists of rules.
-    pub fn scan(&self, bytes: &[u8], path: Option<&str>) -> Vec<Match> {
+    pub(crate) fn scan(&self, bytes: &[u8], path: Option<&str>) -> Vec<Match> {
         self.scan_where(bytes, path, &|_| true)
     }
 
     /// [`Engine::scan`] with only the rules `keep` accepts (text hidden in binary content is
     /// scanned with the rules whose shapes are distinctive enough there).
-    pub fn scan_where(
+    pub(crate) fn scan_where(
         &self,
         bytes: &[u8],
         path: Option<&str>,
@@ -145,7 +145,12 @@ impl Engine {
     /// Matches of the rules `keep` accepts, for content seen `at` a path, at no known path, or
     /// at any path (every rule runs and no path allowlist applies: a superset, for finding which
     /// blobs are worth placing before their paths are known).
-    pub fn scan_at(&self, bytes: &[u8], at: At<'_>, keep: &dyn Fn(&Rule) -> bool) -> Vec<Match> {
+    pub(crate) fn scan_at(
+        &self,
+        bytes: &[u8],
+        at: At<'_>,
+        keep: &dyn Fn(&Rule) -> bool,
+    ) -> Vec<Match> {
         let mut out = Vec::new();
         if let At::Path(p) = at {
             if self.path_allowed(p) {
@@ -274,7 +279,7 @@ fn dedupe_overlaps(out: &mut Vec<Match>) {
 }
 
 /// The line holding byte `at`, without its terminator; capped so a 50 MB line stays cheap.
-pub fn line_around(bytes: &[u8], at: usize) -> &[u8] {
+pub(crate) fn line_around(bytes: &[u8], at: usize) -> &[u8] {
     const CAP: usize = 4096;
     let lo_bound = at.saturating_sub(CAP);
     let start = memchr::memrchr(b'\n', &bytes[lo_bound..at])

@@ -27,7 +27,7 @@ const BITS: u32 = 17;
 const COMMON: &str = include_str!("trigrams.txt");
 
 #[derive(Debug)]
-pub struct Prefilter {
+pub(crate) struct Prefilter {
     patterns: Vec<Vec<u8>>,
     /// Built on first use, so that a command that scans nothing pays nothing.
     built: OnceLock<Built>,
@@ -71,7 +71,7 @@ fn window(gram: &[u8]) -> u32 {
 
 impl Prefilter {
     /// `None` when there are no keywords.
-    pub fn new(keywords: &[String]) -> Option<Prefilter> {
+    pub(crate) fn new(keywords: &[String]) -> Option<Prefilter> {
         if keywords.is_empty() {
             return None;
         }
@@ -186,7 +186,7 @@ impl Built {
 impl Prefilter {
     /// Calls `found(pattern)` once for each keyword that occurs in `text`. `found` returns `false`
     /// when nothing more is needed (every rule already picked), which ends the pass early.
-    pub fn for_each_present(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
+    pub(crate) fn for_each_present(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
         self.search(self.built(), text, found)
     }
 

@@ -5,7 +5,7 @@ use super::decode::decode_base64;
 
 /// A named check on a candidate secret; `false` drops the match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Validator {
+pub(crate) enum Validator {
     /// An AWS access key ID whose 16 characters after the prefix are valid base32.
     AwsKeyId,
     /// GitHub's (and npm's) token format: `prefix_` + 30 base62 characters + the base62 CRC32 of
@@ -37,7 +37,7 @@ pub enum Validator {
 
 impl Validator {
     /// Every name [`Validator::by_name`] accepts, for error messages.
-    pub const NAMES: &[&'static str] = &[
+    pub(crate) const NAMES: &[&'static str] = &[
         "aws-key-id",
         "crc32-base62",
         "signed-jwt",
@@ -50,7 +50,7 @@ impl Validator {
         "uuid-v4",
     ];
 
-    pub fn by_name(name: &str) -> Option<Validator> {
+    pub(crate) fn by_name(name: &str) -> Option<Validator> {
         match name {
             "aws-key-id" => Some(Validator::AwsKeyId),
             "crc32-base62" => Some(Validator::Crc32Base62),
@@ -66,7 +66,7 @@ impl Validator {
         }
     }
 
-    pub fn check(self, secret: &[u8]) -> bool {
+    pub(crate) fn check(self, secret: &[u8]) -> bool {
         match self {
             Validator::AwsKeyId => {
                 secret.len() == 20
@@ -95,7 +95,7 @@ impl Validator {
 /// The shape of an AWS secret access key (a named `requires.shape`, and the pairing of key IDs
 /// with secrets): 40 base64 characters mixing upper case, lower case and
 /// digits, at most 3 slashes (a path has more), not hex, with the entropy of random data.
-pub fn aws_secret_shaped(s: &[u8]) -> bool {
+pub(crate) fn aws_secret_shaped(s: &[u8]) -> bool {
     s.len() == 40
         && s.iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'/' || *b == b'+')
@@ -109,14 +109,14 @@ pub fn aws_secret_shaped(s: &[u8]) -> bool {
 }
 
 /// CRC-32 (IEEE 802.3, as zlib's `crc32`).
-pub fn crc32(data: &[u8]) -> u32 {
+pub(crate) fn crc32(data: &[u8]) -> u32 {
     crc32fast::hash(data)
 }
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `n` in base62, left-padded with `0` to 6 characters (a u32 needs at most 6).
-pub fn base62_6(mut n: u32) -> [u8; 6] {
+pub(crate) fn base62_6(mut n: u32) -> [u8; 6] {
     let mut out = [b'0'; 6];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
@@ -177,7 +177,7 @@ fn pypi_macaroon(secret: &[u8]) -> bool {
 const BECH32_CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
 /// The bech32 checksum (BIP 173) over the human-readable part and the data.
-pub fn bech32_polymod(hrp: &[u8], data: &[u8]) -> u32 {
+pub(crate) fn bech32_polymod(hrp: &[u8], data: &[u8]) -> u32 {
     const GEN: [u32; 5] = [
         0x3b6a_57b2,
         0x2650_8e6d,

@@ -13,7 +13,7 @@ use crate::finding::Finding;
 use crate::rules::{RuleSet, Severity};
 
 /// The schema version written, and where GitLab publishes it.
-pub const SCHEMA_VERSION: &str = "15.2.5";
+pub(crate) const SCHEMA_VERSION: &str = "15.2.5";
 const SCHEMA_URL: &str = "https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v15.2.5/dist/secret-detection-report-format.json";
 /// GitLab's own analyzer writes this for findings outside any commit (a work-tree scan).
 const NO_COMMIT: &str = "0000000";

@@ -9,62 +9,62 @@ use crate::finding::{detail, Finding, SourceKind};
 use crate::rules::Severity;
 
 #[derive(Serialize)]
-pub struct JsonFinding<'a> {
-    pub rule_id: &'a str,
-    pub description: &'a str,
-    pub severity: Severity,
-    pub file: Option<&'a str>,
-    pub line: usize,
-    pub column: usize,
-    pub end_line: usize,
-    pub end_column: usize,
-    pub secret: String,
+pub(crate) struct JsonFinding<'a> {
+    pub(crate) rule_id: &'a str,
+    pub(crate) description: &'a str,
+    pub(crate) severity: Severity,
+    pub(crate) file: Option<&'a str>,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) end_line: usize,
+    pub(crate) end_column: usize,
+    pub(crate) secret: String,
     #[serde(rename = "match")]
-    pub matched: String,
-    pub entropy: f64,
-    pub fingerprint: &'a str,
-    pub commit: Option<&'a str>,
-    pub author: Option<&'a str>,
-    pub email: Option<&'a str>,
-    pub date: Option<&'a str>,
-    pub message: Option<&'a str>,
-    pub source: SourceKind,
+    pub(crate) matched: String,
+    pub(crate) entropy: f64,
+    pub(crate) fingerprint: &'a str,
+    pub(crate) commit: Option<&'a str>,
+    pub(crate) author: Option<&'a str>,
+    pub(crate) email: Option<&'a str>,
+    pub(crate) date: Option<&'a str>,
+    pub(crate) message: Option<&'a str>,
+    pub(crate) source: SourceKind,
     /// Other (commit, path) places where the same blob appears; history scans only.
     #[serde(skip_serializing_if = "is_zero")]
-    pub other_occurrences: usize,
+    pub(crate) other_occurrences: usize,
     /// 12-digit AWS account ID decoded from the access key ID; null when not an AWS key.
-    pub account_id: Option<&'a str>,
+    pub(crate) account_id: Option<&'a str>,
     /// "long-term" (AKIA) | "temporary" (ASIA, ABIA) | "other"; null when not an AWS key.
-    pub key_type: Option<&'a str>,
+    pub(crate) key_type: Option<&'a str>,
     /// "base64", "percent", "base64+base64", …: the secret was found by decoding the span at
     /// line/column; null when it was written in clear.
-    pub decoded: Option<&'a str>,
+    pub(crate) decoded: Option<&'a str>,
     /// Enclosing Terraform block, e.g. `provider "aws" (alias prod)`; null elsewhere.
-    pub block: Option<&'a str>,
+    pub(crate) block: Option<&'a str>,
     /// Other locations of the same credential (the key ID of an aws-credential-pair).
-    pub related: Vec<JsonRelated<'a>>,
+    pub(crate) related: Vec<JsonRelated<'a>>,
     /// What STS said with `--verify` (`status`: live | invalid-key-id | wrong-secret |
     /// inactive-or-expired | unknown); null when not verified.
-    pub verification: Option<&'a crate::verify::Verification>,
+    pub(crate) verification: Option<&'a crate::verify::Verification>,
     /// Offline: "canary" or "impossible-account"; absent when neither.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_signal: Option<crate::verify::Signal>,
+    pub(crate) key_signal: Option<crate::verify::Signal>,
     /// Audits only: every (commit, file, line) where the secret was introduced, this one first.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub occurrences: &'a [crate::finding::Occurrence],
+    pub(crate) occurrences: &'a [crate::finding::Occurrence],
     /// Audits only: `present_at_head`, `head_paths`, `removed_in`, `reachable_from`, `published`.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub whereabouts: Option<&'a crate::finding::Whereabouts>,
+    pub(crate) whereabouts: Option<&'a crate::finding::Whereabouts>,
 }
 
 #[derive(Serialize)]
-pub struct JsonRelated<'a> {
-    pub rule_id: &'a str,
-    pub line: usize,
-    pub column: usize,
-    pub end_line: usize,
-    pub end_column: usize,
-    pub secret: String,
+pub(crate) struct JsonRelated<'a> {
+    pub(crate) rule_id: &'a str,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) end_line: usize,
+    pub(crate) end_column: usize,
+    pub(crate) secret: String,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -72,7 +72,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl<'a> JsonFinding<'a> {
-    pub fn new(f: &'a Finding, opts: &'a ReportOptions) -> Self {
+    pub(crate) fn new(f: &'a Finding, opts: &'a ReportOptions) -> Self {
         let redact = opts.redact;
         let c = f.commit.as_ref();
         JsonFinding {
@@ -131,7 +131,7 @@ pub(crate) fn write(out: &mut dyn Write, input: &super::Input) -> std::io::Resul
 }
 
 /// Serializes as a sequence, building each item only when it is written.
-pub struct Lazy<F>(pub F);
+pub(crate) struct Lazy<F>(pub F);
 
 impl<F, I> Serialize for Lazy<F>
 where

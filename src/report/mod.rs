@@ -1,12 +1,12 @@
 //! Reports: findings in, text for people or JSON / SARIF for machines out. Reporters never scan.
 
-pub mod gitlab;
-pub mod json;
-pub mod junit;
-pub mod remedy;
+pub(crate) mod gitlab;
+pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod remedy;
 pub(crate) mod sanitize;
-pub mod sarif;
-pub mod text;
+pub(crate) mod sarif;
+pub(crate) mod text;
 mod whereabouts;
 
 pub(crate) use sanitize::escape_control;
@@ -17,7 +17,7 @@ use crate::finding::Finding;
 use crate::rules::RuleSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Text,
     Json,
     Sarif,
@@ -30,7 +30,7 @@ pub enum Format {
 /// Where a finding was caught, which decides what to do about it: nothing has left the machine
 /// at a commit; at a push it is committed but not yet sent; anywhere else it is, or may be, public.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Gate {
+pub(crate) enum Gate {
     /// `protect`, `hook commit-msg`: not committed yet.
     Commit,
     /// `hook pre-push`: committed, not pushed.
@@ -42,23 +42,23 @@ pub enum Gate {
 
 /// How findings are rendered.
 #[derive(Debug, Clone)]
-pub struct ReportOptions {
-    pub format: Format,
-    pub redact: bool,
-    pub color: bool,
+pub(crate) struct ReportOptions {
+    pub(crate) format: Format,
+    pub(crate) redact: bool,
+    pub(crate) color: bool,
     /// Decides the "what to do now" advice of the text report.
-    pub gate: Gate,
+    pub(crate) gate: Gate,
     /// Offline signals and `--verify` results, by finding.
-    pub verdicts: crate::verify::Verdicts,
+    pub(crate) verdicts: crate::verify::Verdicts,
 }
 
 /// What every format renders: the findings, the rules they came from (names, help,
 /// remediation, advice) and how to render them.
 #[derive(Clone, Copy)]
 pub(crate) struct Input<'a> {
-    pub findings: &'a [Finding],
-    pub rules: &'a RuleSet,
-    pub opts: &'a ReportOptions,
+    pub(crate) findings: &'a [Finding],
+    pub(crate) rules: &'a RuleSet,
+    pub(crate) opts: &'a ReportOptions,
 }
 
 impl<'a> Input<'a> {
@@ -68,7 +68,7 @@ impl<'a> Input<'a> {
 }
 
 /// Renders `findings` in the chosen format.
-pub fn write(
+pub(crate) fn write(
     out: &mut dyn Write,
     findings: &[Finding],
     rules: &RuleSet,

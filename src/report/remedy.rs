@@ -61,7 +61,7 @@ pub(crate) fn shell_quote(s: &str) -> String {
 /// Writes the advice for every AWS key in `findings`; returns the rule ids whose own
 /// remediation text it replaces: those of the keys' findings (a key ID, a pair) and, before a
 /// secret leaves the machine, those of a lone secret half or session token.
-pub fn write_aws<'a>(
+pub(crate) fn write_aws<'a>(
     out: &mut dyn Write,
     findings: &'a [Finding],
     rules: &RuleSet,
@@ -340,7 +340,7 @@ fn exposed_advice(out: &mut dyn Write, k: &Key, opts: &ReportOptions) -> std::io
 
 /// Blocked at a developer's gate: how to get past it in an emergency, and how to mark a false
 /// positive. Nothing for audits.
-pub fn write_escape_hatches(
+pub(crate) fn write_escape_hatches(
     out: &mut dyn Write,
     findings: &[Finding],
     opts: &ReportOptions,

@@ -182,7 +182,7 @@ fn verdict_lines(
 
 /// The extra facts of a finding on one line: what annotators attached (an AWS account and key
 /// type, a Terraform block), the encoding, and what `--verify` and the offline checks said.
-pub fn details(f: &Finding, opts: &ReportOptions) -> Option<String> {
+pub(crate) fn details(f: &Finding, opts: &ReportOptions) -> Option<String> {
     let mut parts: Vec<String> = f.details.ordered().map(|d| d.text.clone()).collect();
     if let Some(d) = &f.decoded {
         parts.push(format!("decoded from {d}"));

@@ -7,22 +7,22 @@ use serde::Deserialize;
 /// One `[[advice]]` table.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Advice {
+pub(crate) struct Advice {
     /// What annotators name it by.
-    pub id: String,
+    pub(crate) id: String,
     /// The heading: `What to do now — {title}`.
-    pub title: String,
+    pub(crate) title: String,
     /// Numbered steps (`1. …`), continuation lines indented.
-    pub text: String,
+    pub(crate) text: String,
     /// Steps that apply only once a secret is, or may be, public (rotating it): left out, and
     /// the rest renumbered, at a commit or push gate, whose own advice says when to rotate.
     #[serde(default)]
-    pub exposed_only_steps: Vec<usize>,
+    pub(crate) exposed_only_steps: Vec<usize>,
 }
 
 impl Advice {
     /// The text's lines; with `exposed` false, without its exposed-only steps, renumbered.
-    pub fn lines(&self, exposed: bool) -> Vec<String> {
+    pub(crate) fn lines(&self, exposed: bool) -> Vec<String> {
         let lines = self.text.trim().lines().map(str::to_string);
         if exposed || self.exposed_only_steps.is_empty() {
             return lines.collect();

@@ -9,7 +9,7 @@ use super::spec::{AllowlistSpec, RegexTarget};
 
 /// A compiled allowlist: paths, regexes, stopwords and commits that are known not to be leaks.
 #[derive(Debug, Default)]
-pub struct Allowlist {
+pub(crate) struct Allowlist {
     paths: Option<GlobSet>,
     pub(super) regexes: Vec<(LazyRegex, RegexTarget)>,
     stopwords: Option<AhoCorasick>,
@@ -17,10 +17,10 @@ pub struct Allowlist {
 }
 
 /// The text a candidate came from, for allowlist checks.
-pub struct Candidate<'a> {
-    pub secret: &'a [u8],
-    pub matched: &'a [u8],
-    pub line: &'a [u8],
+pub(crate) struct Candidate<'a> {
+    pub(crate) secret: &'a [u8],
+    pub(crate) matched: &'a [u8],
+    pub(crate) line: &'a [u8],
 }
 
 impl Allowlist {
@@ -78,7 +78,7 @@ impl Allowlist {
     }
 
     /// True when the candidate is allowlisted by a regex or a stopword.
-    pub fn allows(&self, c: &Candidate<'_>) -> bool {
+    pub(crate) fn allows(&self, c: &Candidate<'_>) -> bool {
         if let Some(sw) = &self.stopwords {
             if sw.is_match(c.secret) {
                 return true;
@@ -94,19 +94,19 @@ impl Allowlist {
     }
 
     /// True when the path is allowlisted.
-    pub fn allows_path(&self, path: &str) -> bool {
+    pub(crate) fn allows_path(&self, path: &str) -> bool {
         self.paths.as_ref().is_some_and(|g| g.is_match(path))
     }
 
     /// True when the commit (full or abbreviated id) is allowlisted.
-    pub fn allows_commit(&self, commit: &str) -> bool {
+    pub(crate) fn allows_commit(&self, commit: &str) -> bool {
         let commit = commit.to_ascii_lowercase();
         self.commits
             .iter()
             .any(|c| !c.is_empty() && (commit.starts_with(c.as_str()) || c.starts_with(&commit)))
     }
 
-    pub fn has_paths(&self) -> bool {
+    pub(crate) fn has_paths(&self) -> bool {
         self.paths.is_some()
     }
 }

@@ -68,7 +68,7 @@ impl Counts {
 /// The packs compiled into the binary, as (file name, TOML text).
 /// Order matters within a rank: when two rules catch overlapping bytes, the earlier rule wins. The
 /// catch-alls of `generic.toml` go last by their `rank` (set in its `[defaults]`), not by place.
-pub const DEFAULT_PACKS: &[(&str, &str)] = &[
+pub(crate) const DEFAULT_PACKS: &[(&str, &str)] = &[
     ("rules/aws.toml", include_str!("../../rules/aws.toml")),
     ("rules/vcs.toml", include_str!("../../rules/vcs.toml")),
     ("rules/cloud.toml", include_str!("../../rules/cloud.toml")),

@@ -8,7 +8,7 @@
 //! and `advice` (pack-level remediation) are parts of a rule set too. The fake-key generator (`placeholder`) lives here beside the
 //! packs whose examples it fills, but nothing here or on the scan path uses it.
 
-pub mod advice;
+pub(crate) mod advice;
 mod allowlist;
 pub mod check;
 mod compile;
@@ -16,13 +16,12 @@ mod load;
 mod pattern;
 pub mod placeholder;
 mod read;
-pub mod requires;
+pub(crate) mod requires;
 mod rule;
 pub mod spec;
 
-pub use allowlist::{Allowlist, Candidate};
+pub(crate) use allowlist::{Allowlist, Candidate};
 pub use load::{add_pack_file, PackText, RuleSetBuilder};
-pub use pattern::LazyRegex;
-pub use read::{line_of, read_config_text, toml_error};
+pub(crate) use read::{line_of, read_config_text, toml_error};
 pub use rule::{Origin, Rule, RuleSet};
-pub use spec::{InlineAllow, RegexTarget, Severity};
+pub(crate) use spec::{InlineAllow, Severity};

@@ -6,9 +6,9 @@ use regex::bytes::{Regex, RegexBuilder};
 
 /// Compiled size cap for one rule's regex: a config from a scanned repository must not be able to
 /// make keyfence allocate without bound.
-pub const REGEX_SIZE_LIMIT: usize = 8 << 20;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 8 << 20;
 /// Cap on the lazy DFA cache of one regex.
-pub const DFA_SIZE_LIMIT: usize = 8 << 20;
+pub(crate) const DFA_SIZE_LIMIT: usize = 8 << 20;
 
 /// What is left of [`limits::TOTAL_REGEX_SIZE`] while user regexes are compiled.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl RegexBudget {
 /// compiled on first use (the test suite compiles and exercises every one of them); patterns from
 /// a user's config or extra packs are compiled at load, so a bad one is an error up front.
 #[derive(Debug)]
-pub struct LazyRegex {
+pub(crate) struct LazyRegex {
     src: String,
     compiled: std::sync::OnceLock<(Regex, Option<usize>)>,
 }
@@ -111,16 +111,17 @@ impl LazyRegex {
         })
     }
 
-    pub fn regex(&self) -> &Regex {
+    pub(crate) fn regex(&self) -> &Regex {
         &self.get().0
     }
 
     /// Index of the `secret` capture group; the whole match when absent.
-    pub fn secret_group(&self) -> Option<usize> {
+    pub(crate) fn secret_group(&self) -> Option<usize> {
         self.get().1
     }
 
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
         &self.src
     }
 }
@@ -132,30 +133,30 @@ fn secret_group_of(regex: &Regex) -> Option<usize> {
 /// What a config and the extra packs (everything but the shipped packs) may hold in total. One
 /// capped regex is harmless, hundreds of them are gigabytes; a config may come from the repository
 /// being scanned, so the whole of it is bounded, and checked before anything is compiled.
-pub mod limits {
+pub(crate) mod limits {
     /// Total compiled size of all regexes of user rules and allowlists, estimated as
     /// [`REGEX_SIZE_FACTOR`] times the forward NFA (the regex engine also builds a reverse NFA
     /// and other search structures).
-    pub const TOTAL_REGEX_SIZE: usize = 64 << 20;
+    pub(crate) const TOTAL_REGEX_SIZE: usize = 64 << 20;
     /// See [`TOTAL_REGEX_SIZE`].
-    pub const REGEX_SIZE_FACTOR: usize = 3;
+    pub(crate) const REGEX_SIZE_FACTOR: usize = 3;
     /// Rule entries (new rules and overrides).
-    pub const RULES: usize = 2_000;
+    pub(crate) const RULES: usize = 2_000;
     /// Regexes: rule patterns plus allowlist `regexes`.
-    pub const REGEXES: usize = 4_000;
+    pub(crate) const REGEXES: usize = 4_000;
     /// Path globs: rule `paths` plus allowlist `paths`.
-    pub const GLOBS: usize = 10_000;
+    pub(crate) const GLOBS: usize = 10_000;
     /// Allowlist `stopwords`.
-    pub const STOPWORDS: usize = 10_000;
+    pub(crate) const STOPWORDS: usize = 10_000;
     /// Rule `keywords`.
-    pub const KEYWORDS: usize = 10_000;
+    pub(crate) const KEYWORDS: usize = 10_000;
     /// Allowlist `commits`.
-    pub const COMMITS: usize = 100_000;
+    pub(crate) const COMMITS: usize = 100_000;
 }
 
 /// What is wrong with a regex, without echoing it: a pattern may hold a secret (an allowlisted key,
 /// say), and an error message ends up in CI logs. Names the kind of error and where in the pattern.
-pub fn regex_error(err: &regex::Error, src: &str) -> String {
+pub(crate) fn regex_error(err: &regex::Error, src: &str) -> String {
     match err {
         regex::Error::CompiledTooBig(limit) => format!(
             "compiled size exceeds the limit of {} MiB; bound its repetitions (nested counted \
@@ -193,7 +194,7 @@ pub fn regex_error(err: &regex::Error, src: &str) -> String {
 }
 
 /// Builds a bytes regex under the size caps.
-pub fn build_regex(src: &str) -> Result<Regex, regex::Error> {
+pub(crate) fn build_regex(src: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(src)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(DFA_SIZE_LIMIT)

@@ -7,7 +7,7 @@ use crate::error::ConfigError;
 
 /// A TOML error at its line. serde quotes offending values (`invalid type: string "…"`); a long
 /// one may be a secret pasted into the wrong field, so it is shown redacted.
-pub fn toml_error(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+pub(crate) fn toml_error(file: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     ConfigError::Toml {
         file: file.to_path_buf(),
         line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
@@ -93,11 +93,11 @@ fn redact_quoted(message: &str) -> String {
 
 /// Longest rule pack or config file read; a config is small, and one taken from a scanned
 /// repository must not make keyfence read a device or a huge file into memory.
-pub const MAX_CONFIG_SIZE: u64 = 8 << 20;
+pub(crate) const MAX_CONFIG_SIZE: u64 = 8 << 20;
 
 /// Reads a config or pack file: a regular file (not a FIFO, which would block, nor a device) of at
 /// most `MAX_CONFIG_SIZE` bytes, in UTF-8.
-pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
+pub(crate) fn read_config_text(path: &Path) -> Result<String, ConfigError> {
     use std::io::Read;
     let read_err = |source| ConfigError::Read {
         file: path.to_path_buf(),
@@ -126,7 +126,7 @@ pub fn read_config_text(path: &Path) -> Result<String, ConfigError> {
 }
 
 /// 1-based line of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
     memchr::memchr_iter(b'\n', &text.as_bytes()[..offset]).count() + 1
 }

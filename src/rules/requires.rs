@@ -6,22 +6,22 @@ use super::spec::RequiresSpec;
 
 /// A compiled `requires`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requires {
+pub(crate) struct Requires {
     /// The rule whose match must be nearby.
-    pub rule: String,
-    pub within_lines: usize,
-    pub same_block: bool,
+    pub(crate) rule: String,
+    pub(crate) within_lines: usize,
+    pub(crate) same_block: bool,
     /// Rules whose matches are the secret half as they are.
-    pub secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
     /// Rules whose matches are the secret half only when the secret has [`Requires::shape`].
-    pub shaped_secrets: Vec<String>,
-    pub shape: Option<Shape>,
+    pub(crate) shaped_secrets: Vec<String>,
+    pub(crate) shape: Option<Shape>,
 }
 
 /// A named shape a secret half must have. Named rather than a regex because it counts character
 /// classes and entropy, which a pattern cannot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// 40 base64 characters of an AWS secret access key (see [`crate::engine::validate::aws_secret_shaped`]).
     AwsSecretAccessKey,
 }
@@ -37,7 +37,7 @@ impl Shape {
     }
 
     /// True when `secret` has this shape.
-    pub fn fits(self, secret: &[u8]) -> bool {
+    pub(crate) fn fits(self, secret: &[u8]) -> bool {
         match self {
             Shape::AwsSecretAccessKey => crate::engine::validate::aws_secret_shaped(secret),
         }
@@ -49,7 +49,7 @@ pub(crate) const MAX_WITHIN_LINES: usize = 1000;
 
 impl Requires {
     /// Checks a `requires` as written; the error names the field at fault.
-    pub fn compile(spec: &RequiresSpec) -> Result<Requires, String> {
+    pub(crate) fn compile(spec: &RequiresSpec) -> Result<Requires, String> {
         if spec.rule.is_empty() {
             return Err("`requires.rule` must name a rule".into());
         }
@@ -79,7 +79,7 @@ impl Requires {
     }
 
     /// True when a match of `rule_id` with `secret` is a secret half of `composite`.
-    pub fn is_secret_half(&self, composite: &str, rule_id: &str, secret: &[u8]) -> bool {
+    pub(crate) fn is_secret_half(&self, composite: &str, rule_id: &str, secret: &[u8]) -> bool {
         rule_id == composite
             || self.secrets.iter().any(|r| r == rule_id)
             || (self.shaped_secrets.iter().any(|r| r == rule_id)

@@ -14,8 +14,8 @@ use crate::engine::validate::Validator;
 pub struct Rule {
     pub id: String,
     pub description: String,
-    pub severity: Severity,
-    pub regex: LazyRegex,
+    pub(crate) severity: Severity,
+    pub(crate) regex: LazyRegex,
     /// Lowercase literals; the rule only runs on blobs where one occurs. Empty: always runs.
     pub keywords: Vec<String>,
     pub entropy: Option<f64>,
@@ -27,10 +27,10 @@ pub struct Rule {
     /// Links to the provider's documentation of the format.
     pub references: Vec<String>,
     pub example_path: Option<String>,
-    pub allowlist: Allowlist,
-    pub validator: Option<Validator>,
+    pub(crate) allowlist: Allowlist,
+    pub(crate) validator: Option<Validator>,
     /// A composite rule's other half (see [`super::requires`]).
-    pub requires: Option<super::requires::Requires>,
+    pub(crate) requires: Option<super::requires::Requires>,
     /// Where the rule was defined, for `rules list` and error messages.
     pub origin: Origin,
 }
@@ -38,24 +38,24 @@ pub struct Rule {
 /// File and line a rule (or its last override) comes from.
 #[derive(Debug, Clone)]
 pub struct Origin {
-    pub file: PathBuf,
-    pub line: usize,
+    pub(crate) file: PathBuf,
+    pub(crate) line: usize,
 }
 
 /// All rules in effect plus the global allowlist.
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
-    pub allowlist: Allowlist,
+    pub(crate) allowlist: Allowlist,
     /// The config's `inline_allow`, when it sets one.
-    pub inline_allow: Option<super::spec::InlineAllow>,
+    pub(crate) inline_allow: Option<super::spec::InlineAllow>,
     /// Pack-level advice texts, in load order.
-    pub advice: Vec<super::advice::Advice>,
+    pub(crate) advice: Vec<super::advice::Advice>,
 }
 
 impl RuleSet {
     /// The advice with `id`; a later pack's (a config's) wins over an earlier one's.
-    pub fn advice(&self, id: &str) -> Option<&super::advice::Advice> {
+    pub(crate) fn advice(&self, id: &str) -> Option<&super::advice::Advice> {
         self.advice.iter().rev().find(|a| a.id == id)
     }
 

@@ -9,120 +9,122 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     /// Config only: `false` starts from an empty rule set instead of the shipped packs.
-    pub extend_default: Option<bool>,
+    pub(crate) extend_default: Option<bool>,
     /// Config only: ids of rules to switch off.
     #[serde(default)]
-    pub disabled_rules: Vec<Spanned<String>>,
+    pub(crate) disabled_rules: Vec<Spanned<String>>,
     /// Config only: extra rule packs to load, relative to the config file.
     #[serde(default)]
-    pub packs: Vec<Spanned<String>>,
+    pub(crate) packs: Vec<Spanned<String>>,
     #[serde(default)]
-    pub rules: Vec<Spanned<RuleSpec>>,
-    pub allowlist: Option<Spanned<AllowlistSpec>>,
+    pub(crate) rules: Vec<Spanned<RuleSpec>>,
+    pub(crate) allowlist: Option<Spanned<AllowlistSpec>>,
     /// Config only: whether inline `keyfence:allow` markers count (`"on"` | `"off"`). A gate
     /// reads it from its trusted config only; `--inline-allow` overrides it.
-    pub inline_allow: Option<InlineAllow>,
+    pub(crate) inline_allow: Option<InlineAllow>,
     /// Pack-level remediation text for where secrets sit (see [`super::advice`]).
     #[serde(default)]
-    pub advice: Vec<super::advice::Advice>,
+    pub(crate) advice: Vec<super::advice::Advice>,
     /// Values for the rules this file defines (not for its overrides of earlier files' rules).
-    pub defaults: Option<PackDefaults>,
+    pub(crate) defaults: Option<PackDefaults>,
 }
 
 /// A file's `[defaults]`: what each rule it defines gets unless the rule sets it, so a pack
 /// states its shared remediation text and stopwords once instead of in every rule.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PackDefaults {
+pub(crate) struct PackDefaults {
     /// `{description}` in it stands for each rule's own description.
-    pub remediation: Option<String>,
+    pub(crate) remediation: Option<String>,
     /// See [`RuleSpec::rank`].
-    pub rank: Option<i32>,
+    pub(crate) rank: Option<i32>,
     /// Extended by a rule's own allowlist, as a shipped rule's is by an override.
-    pub allowlist: Option<AllowlistSpec>,
+    pub(crate) allowlist: Option<AllowlistSpec>,
 }
 
 /// A rule as written. Every field but `id` is optional so that a config can override one field of
 /// a shipped rule; a new rule must give at least `regex` and `description`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RuleSpec {
-    pub id: String,
-    pub description: Option<String>,
-    pub regex: Option<Spanned<String>>,
-    pub keywords: Option<Vec<String>>,
-    pub entropy: Option<f64>,
-    pub paths: Option<Vec<String>>,
-    pub severity: Option<Severity>,
+pub(crate) struct RuleSpec {
+    pub(crate) id: String,
+    pub(crate) description: Option<String>,
+    pub(crate) regex: Option<Spanned<String>>,
+    pub(crate) keywords: Option<Vec<String>>,
+    pub(crate) entropy: Option<f64>,
+    pub(crate) paths: Option<Vec<String>>,
+    pub(crate) severity: Option<Severity>,
     /// Rules run in order of rank (default 0), then in load order; where two rules catch the same
     /// bytes the earlier one wins, so catch-all rules rank higher (they go last).
-    pub rank: Option<i32>,
-    pub remediation: Option<String>,
-    pub examples: Option<Vec<String>>,
-    pub negative_examples: Option<Vec<String>>,
+    pub(crate) rank: Option<i32>,
+    pub(crate) remediation: Option<String>,
+    pub(crate) examples: Option<Vec<String>>,
+    pub(crate) negative_examples: Option<Vec<String>>,
     /// Links to the provider's documentation of the token format (for reviewers and `explain`).
-    pub references: Option<Vec<String>>,
+    pub(crate) references: Option<Vec<String>>,
     /// Path under which examples are checked, for rules restricted by `paths`.
-    pub example_path: Option<String>,
-    pub allowlist: Option<AllowlistSpec>,
+    pub(crate) example_path: Option<String>,
+    pub(crate) allowlist: Option<AllowlistSpec>,
     /// On an override: `true` drops the allowlists of earlier definitions (the shipped one)
     /// instead of adding to them.
-    pub replace_allowlist: Option<bool>,
+    pub(crate) replace_allowlist: Option<bool>,
     /// Allowlists of earlier definitions that an override extends (not written in TOML).
     #[serde(skip)]
-    pub inherited_allowlists: Vec<AllowlistSpec>,
+    pub(crate) inherited_allowlists: Vec<AllowlistSpec>,
     /// Optional offline validator applied to the secret (e.g. a checksum), by name.
-    pub validate: Option<String>,
+    pub(crate) validate: Option<String>,
     /// A composite rule: its finding needs another rule's match nearby (see
     /// [`super::requires`]).
-    pub requires: Option<RequiresSpec>,
-    pub enabled: Option<bool>,
+    pub(crate) requires: Option<RequiresSpec>,
+    pub(crate) enabled: Option<bool>,
 }
 
 /// `requires = { rule = "…", within_lines = N, … }` as written; compiled by
 /// [`super::requires::Requires::compile`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RequiresSpec {
+pub(crate) struct RequiresSpec {
     /// The rule whose match must be nearby (the other half of the credential).
-    pub rule: String,
+    pub(crate) rule: String,
     /// At most this many lines between the two halves.
-    pub within_lines: usize,
+    pub(crate) within_lines: usize,
     /// Both halves in the same block: Terraform block, INI section, JSON / HCL object.
     #[serde(default)]
-    pub same_block: bool,
+    pub(crate) same_block: bool,
     /// Rules whose matches are this rule's secret half as they are.
     #[serde(default)]
-    pub secrets: Vec<String>,
+    pub(crate) secrets: Vec<String>,
     /// Rules whose matches are the secret half only when the secret has `shape`.
     #[serde(default)]
-    pub shaped_secrets: Vec<String>,
+    pub(crate) shaped_secrets: Vec<String>,
     /// A named shape of the secret half; with one, a required match left alone takes a token
     /// of that shape nearby (under any name or none) as its secret.
-    pub shape: Option<String>,
+    pub(crate) shape: Option<String>,
 }
 
 /// Things that are not secrets even though a regex matched them.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AllowlistSpec {
-    pub description: Option<String>,
+pub(crate) struct AllowlistSpec {
+    /// For the reader of the pack or config: parsed (so it is allowed), never used.
+    #[allow(dead_code)]
+    pub(crate) description: Option<String>,
     #[serde(default)]
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
     #[serde(default)]
-    pub regexes: Vec<String>,
+    pub(crate) regexes: Vec<String>,
     /// What `regexes` are matched against.
     #[serde(default)]
-    pub regex_target: RegexTarget,
+    pub(crate) regex_target: RegexTarget,
     #[serde(default)]
-    pub stopwords: Vec<String>,
+    pub(crate) stopwords: Vec<String>,
     #[serde(default)]
-    pub commits: Vec<String>,
+    pub(crate) commits: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RegexTarget {
+pub(crate) enum RegexTarget {
     #[default]
     Secret,
     Match,
@@ -133,7 +135,7 @@ pub enum RegexTarget {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Low,
     Medium,
     High,
@@ -141,7 +143,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
             Severity::Medium => "medium",
@@ -156,7 +158,7 @@ impl RuleSpec {
     /// allowlist adds to the earlier ones, unless `replace_allowlist = true`: a user who lists
     /// their own test keys must not lose the shipped exceptions (AWS's documentation key) by
     /// accident.
-    pub fn merge(&mut self, mut other: RuleSpec) {
+    pub(crate) fn merge(&mut self, mut other: RuleSpec) {
         if other.replace_allowlist == Some(true) {
             self.inherited_allowlists.clear();
             self.allowlist = other.allowlist.take();
@@ -193,7 +195,7 @@ impl RuleSpec {
 /// checked, so a server (or a CI range) honours them only when its operator says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum InlineAllow {
+pub(crate) enum InlineAllow {
     /// Markers allow findings on their own physical line (the default on a developer's machine).
     #[default]
     On,

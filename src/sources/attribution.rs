@@ -32,7 +32,7 @@ enum Entry {
 type Hits = Arc<Node>;
 
 /// Per wanted blob, every (commit index, path) that introduces it, oldest first.
-pub type Introductions = HashMap<Oid, Vec<(u32, Arc<str>)>>;
+pub(crate) type Introductions = HashMap<Oid, Vec<(u32, Arc<str>)>>;
 
 /// Tree id → its hits, shared by every worker (sharded so two workers rarely wait on each other).
 struct Memo {
@@ -64,12 +64,12 @@ impl Memo {
 }
 
 /// What the walk needs to know about blobs.
-pub struct Wanted<'a> {
+pub(crate) struct Wanted<'a> {
     /// Blobs to place.
-    pub blobs: &'a HashSet<Oid>,
+    pub(crate) blobs: &'a HashSet<Oid>,
     /// Every blob the repository holds: a file entry naming anything else is a damaged or
     /// incomplete repository, which fails the audit rather than passing over the file.
-    pub existing: &'a HashSet<Oid>,
+    pub(crate) existing: &'a HashSet<Oid>,
 }
 
 const MODE_TREE: i32 = 0o040000;
@@ -179,7 +179,7 @@ fn introduced(
 
 /// For each wanted blob, every (commit index, path) where a commit of `commits` introduces it, in
 /// commit order. `commits` are oldest first; `shallow` commits count as roots.
-pub fn introductions(
+pub(crate) fn introductions(
     opener: &Opener,
     commits: &[Oid],
     shallow: &HashSet<Oid>,

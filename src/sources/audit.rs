@@ -17,14 +17,14 @@ use crate::driver::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
 
 /// The commits of an audit (oldest first), what refs hold besides them, and how to read them.
-pub struct HistorySource<'r> {
-    pub opener: &'r Opener,
-    pub repo: &'r Repository,
-    pub commits: &'r [Oid],
-    pub extras: &'r Extras,
-    pub shallow: &'r HashSet<Oid>,
+pub(crate) struct HistorySource<'r> {
+    pub(crate) opener: &'r Opener,
+    pub(crate) repo: &'r Repository,
+    pub(crate) commits: &'r [Oid],
+    pub(crate) extras: &'r Extras,
+    pub(crate) shallow: &'r HashSet<Oid>,
     /// Read every object of the repository from git's object stream (`--object-stream`).
-    pub object_stream: bool,
+    pub(crate) object_stream: bool,
 }
 
 impl Source for HistorySource<'_> {
@@ -48,14 +48,14 @@ impl Source for HistorySource<'_> {
 
 /// What an audit walks: the commits (oldest first), what refs hold besides them, and the
 /// shallow boundary.
-pub struct Selected {
-    pub commits: Vec<Oid>,
-    pub extras: Extras,
-    pub shallow: HashSet<Oid>,
+pub(crate) struct Selected {
+    pub(crate) commits: Vec<Oid>,
+    pub(crate) extras: Extras,
+    pub(crate) shallow: HashSet<Oid>,
 }
 
 /// The commits of `revs` (every ref when empty; with `tags`, every tag too) since `since`.
-pub fn select_commits(
+pub(crate) fn select_commits(
     repo: &Repository,
     revs: &[String],
     tags: bool,
@@ -74,7 +74,7 @@ pub fn select_commits(
 }
 
 /// What an audit of a shallow clone says: where the history it scans begins.
-pub fn shallow_note(shallow: &HashSet<Oid>) -> Option<String> {
+pub(crate) fn shallow_note(shallow: &HashSet<Oid>) -> Option<String> {
     if shallow.is_empty() {
         return None;
     }

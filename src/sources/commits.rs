@@ -15,16 +15,16 @@ use crate::driver::Scanner;
 use crate::finding::{Finding, SourceKind};
 
 /// A finding waiting for its commit's provenance (by index into the commit list).
-pub type Pending = (Finding, u32);
+pub(crate) type Pending = (Finding, u32);
 
 /// The repository a worker opened for itself (libgit2 handles are not shared across threads).
-pub fn open(repo: &Result<Repository, git2::Error>) -> anyhow::Result<&Repository> {
+pub(crate) fn open(repo: &Result<Repository, git2::Error>) -> anyhow::Result<&Repository> {
     repo.as_ref()
         .map_err(|e| anyhow!("cannot open the repository in a worker: {}", e.message()))
 }
 
 /// Each commit's introduced changes, in parallel, plus findings in the commit messages.
-pub fn enumerate(
+pub(crate) fn enumerate(
     scanner: &Scanner<'_>,
     opener: &Opener,
     commits: &[Oid],
@@ -59,7 +59,7 @@ pub fn enumerate(
 
 /// A commit or tag message: the same size limit and findings cap as a blob; findings have no
 /// file, and lines counted within the message.
-pub fn scan_message(
+pub(crate) fn scan_message(
     scanner: &Scanner<'_>,
     bytes: &[u8],
     what: &str,
@@ -82,7 +82,7 @@ pub fn scan_message(
 
 /// Reads a blob unless it is over the size limit (checked from the header, without loading
 /// it); `count` says whether it counts as scanned content (not when it is read again).
-pub fn read_blob<'r>(
+pub(crate) fn read_blob<'r>(
     scanner: &Scanner<'_>,
     repo: &'r Repository,
     blob: Oid,
@@ -191,7 +191,7 @@ fn tagged_blobs(
 /// Attributes pending findings to their commits and adds what tags hold: the end of every
 /// history and range scan. An audit reports each secret once per path, at the commit that
 /// introduced it there, with where it has been since; a range gate reports what each commit adds.
-pub fn finish(
+pub(crate) fn finish(
     scanner: &Scanner<'_>,
     repo: &Repository,
     commits: &[Oid],

@@ -17,39 +17,39 @@ use crate::finding::{Finding, SourceKind};
 
 /// What the walk may read.
 #[derive(Debug, Clone)]
-pub struct DirOptions {
-    pub no_ignore: bool,
-    pub max_file_size: u64,
-    pub threads: usize,
+pub(crate) struct DirOptions {
+    pub(crate) no_ignore: bool,
+    pub(crate) max_file_size: u64,
+    pub(crate) threads: usize,
     /// Name every entry the ignore rules pruned (for `--verbose`); the count is always kept.
-    pub list_ignored: bool,
+    pub(crate) list_ignored: bool,
 }
 
 /// A file's bytes and both of its names.
-pub struct FileBlob<'a> {
+pub(crate) struct FileBlob<'a> {
     /// As shown to the user (the path as given, joined with what the walk found).
-    pub display: &'a str,
+    pub(crate) display: &'a str,
     /// Relative to the scan root, for path globs.
-    pub relative: &'a str,
-    pub bytes: &'a [u8],
+    pub(crate) relative: &'a str,
+    pub(crate) bytes: &'a [u8],
 }
 
 /// What the walk saw besides the files it handed over.
 #[derive(Debug, Default)]
-pub struct DirStats {
-    pub files: u64,
-    pub bytes: u64,
+pub(crate) struct DirStats {
+    pub(crate) files: u64,
+    pub(crate) bytes: u64,
     /// Files over `--max-file-size`, with their size.
-    pub too_large: Vec<(String, u64)>,
+    pub(crate) too_large: Vec<(String, u64)>,
     /// Files or directories that could not be read, with the reason.
-    pub unreadable: Vec<(String, String)>,
+    pub(crate) unreadable: Vec<(String, String)>,
     /// Symlinks, FIFOs, sockets and devices met in the walk.
-    pub not_regular: Vec<String>,
+    pub(crate) not_regular: Vec<String>,
     /// Entries (files or whole directories) that .gitignore, .ignore, .git/info/exclude or the
     /// global excludes pruned: an ignored directory counts once, its contents are never read.
-    pub ignored: u64,
+    pub(crate) ignored: u64,
     /// Their paths (a directory with a trailing `/`), only with `DirOptions::list_ignored`.
-    pub ignored_paths: Vec<String>,
+    pub(crate) ignored_paths: Vec<String>,
 }
 
 #[derive(Default)]
@@ -109,7 +109,7 @@ impl SharedStats {
 }
 
 /// The path as shown: lossy UTF-8, without a leading `./`.
-pub fn display_path(p: &Path) -> String {
+pub(crate) fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy();
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
@@ -117,7 +117,7 @@ pub fn display_path(p: &Path) -> String {
 /// Walks `roots` in parallel and calls `visit` for every regular file that fits the size limit.
 /// Errors on single files are recorded and the walk goes on; a root that does not exist is the
 /// caller's to reject beforehand.
-pub fn walk<F>(roots: &[PathBuf], opts: &DirOptions, visit: F) -> DirStats
+pub(crate) fn walk<F>(roots: &[PathBuf], opts: &DirOptions, visit: F) -> DirStats
 where
     F: Fn(&FileBlob<'_>) + Sync,
 {
@@ -297,7 +297,7 @@ fn read_one<F>(
 }
 
 /// Reads standard input, up to the size limit (`None`: it is larger).
-pub fn read_stdin(max: u64) -> std::io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_stdin(max: u64) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     std::io::stdin()
         .lock()
@@ -308,19 +308,19 @@ pub fn read_stdin(max: u64) -> std::io::Result<Option<Vec<u8>>> {
 
 /// What a walk left unread besides files over the size limit, for the summary and `--verbose`.
 #[derive(Debug, Default)]
-pub struct Skipped {
-    pub unreadable: Vec<(String, String)>,
-    pub not_regular: Vec<String>,
-    pub ignored: u64,
-    pub ignored_paths: Vec<String>,
+pub(crate) struct Skipped {
+    pub(crate) unreadable: Vec<(String, String)>,
+    pub(crate) not_regular: Vec<String>,
+    pub(crate) ignored: u64,
+    pub(crate) ignored_paths: Vec<String>,
     /// Files a path allowlist left out, with their size.
-    pub allowlisted: Vec<(String, u64)>,
+    pub(crate) allowlisted: Vec<(String, u64)>,
 }
 
 /// The config root of a scan: the top of the git work tree holding the first path given (or the
 /// current directory), as for every other command; outside a repository, the first directory
 /// given, else `.`. Its `.keyfence.toml` applies and its path globs match paths relative to it.
-pub fn config_root(paths: &[PathBuf]) -> PathBuf {
+pub(crate) fn config_root(paths: &[PathBuf]) -> PathBuf {
     let first = paths
         .iter()
         .find(|p| p.as_path() != Path::new(STDIN))
@@ -359,10 +359,10 @@ fn prefix_under(config_root: &Path, scan_root: &Path) -> Option<String> {
 }
 
 /// Files, directory trees and stdin (`-`), with rules seeing paths relative to `config_root`.
-pub struct DirSource {
-    pub paths: Vec<PathBuf>,
-    pub no_ignore: bool,
-    pub config_root: PathBuf,
+pub(crate) struct DirSource {
+    pub(crate) paths: Vec<PathBuf>,
+    pub(crate) no_ignore: bool,
+    pub(crate) config_root: PathBuf,
 }
 
 impl Source for DirSource {

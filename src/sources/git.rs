@@ -12,7 +12,7 @@ use crate::finding::Commit;
 
 /// How to open the repository again on another thread (one `Repository` per worker).
 #[derive(Debug, Clone)]
-pub enum Opener {
+pub(crate) enum Opener {
     /// As git describes it to hooks: `GIT_DIR`, `GIT_OBJECT_DIRECTORY`,
     /// `GIT_ALTERNATE_OBJECT_DIRECTORIES` (the pre-receive quarantine), else discovery from cwd.
     Env,
@@ -93,7 +93,7 @@ fn open_error(dir: Option<&Path>, err: git2::Error, fallback: String) -> anyhow:
 
 impl Opener {
     /// `--repo DIR` discovers from DIR; without it the environment and cwd decide, as for git.
-    pub fn new(repo: Option<&Path>) -> anyhow::Result<(Opener, Repository)> {
+    pub(crate) fn new(repo: Option<&Path>) -> anyhow::Result<(Opener, Repository)> {
         // A scanner reads objects, it does not vouch for them: re-hashing every object read
         // costs a tenth of a pre-commit run on a large repository and finds nothing a secret
         // scan needs.
@@ -132,7 +132,7 @@ impl Opener {
     }
 
     /// A handle for a worker, which only reads objects (see [`detach_index`]).
-    pub fn open(&self) -> Result<Repository, git2::Error> {
+    pub(crate) fn open(&self) -> Result<Repository, git2::Error> {
         let repo = match self {
             Opener::Env => Repository::open_from_env()?,
             Opener::Path(p, extra) => {
@@ -150,28 +150,28 @@ impl Opener {
 /// and for that libgit2 loads and checksums the whole index: 50 ms per handle in a 50,000-file
 /// repository. Line numbers do not depend on attributes (diffs are forced to text), so a handle
 /// that only reads objects is better off without the index.
-pub fn detach_index(repo: &Repository) -> Result<(), git2::Error> {
+pub(crate) fn detach_index(repo: &Repository) -> Result<(), git2::Error> {
     repo.set_index(&mut git2::Index::new()?)
 }
 
 /// Where config is looked up for a repository: the work tree, or the git dir when bare.
-pub fn root_dir(repo: &Repository) -> PathBuf {
+pub(crate) fn root_dir(repo: &Repository) -> PathBuf {
     repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf()
 }
 
 /// Regular files only: submodules (gitlinks), symlinks and trees are not content.
-pub fn is_file_mode(mode: FileMode) -> bool {
+pub(crate) fn is_file_mode(mode: FileMode) -> bool {
     is_regular(i32::from(mode))
 }
 
 /// [`is_file_mode`] on a raw tree-entry mode (`0o100644`, `0o100755`): the one definition of
 /// "a regular file" for every git source.
-pub fn is_regular(mode: i32) -> bool {
+pub(crate) fn is_regular(mode: i32) -> bool {
     mode == 0o100644 || mode == 0o100755
 }
 
 /// Commits whose parents a shallow clone does not have (`$GIT_COMMON_DIR/shallow`).
-pub fn shallow_commits(repo: &Repository) -> Vec<Oid> {
+pub(crate) fn shallow_commits(repo: &Repository) -> Vec<Oid> {
     if !repo.is_shallow() {
         return Vec::new();
     }
@@ -184,7 +184,7 @@ pub fn shallow_commits(repo: &Repository) -> Vec<Oid> {
 }
 
 /// Provenance of a commit as findings carry it.
-pub fn commit_info(c: &git2::Commit<'_>) -> Commit {
+pub(crate) fn commit_info(c: &git2::Commit<'_>) -> Commit {
     let author = c.author();
     Commit {
         id: c.id().to_string(),
@@ -196,7 +196,7 @@ pub fn commit_info(c: &git2::Commit<'_>) -> Commit {
 }
 
 /// `git2::Time` → `2024-05-01T12:34:56+02:00`.
-pub fn rfc3339(t: git2::Time) -> String {
+pub(crate) fn rfc3339(t: git2::Time) -> String {
     let offset = i64::from(t.offset_minutes());
     let local = t.seconds() + offset * 60;
     let days = local.div_euclid(86_400);
@@ -240,7 +240,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// `--since`: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS[Z|±HH:MM]` or `@<unix seconds>` → unix seconds.
-pub fn parse_since(s: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_since(s: &str) -> anyhow::Result<i64> {
     let s = s.trim();
     if let Some(n) = s.strip_prefix('@') {
         return n.parse().with_context(|| format!("`{s}` is not a date"));
@@ -314,22 +314,22 @@ pub fn parse_since(s: &str) -> anyhow::Result<i64> {
 
 /// 1-based line numbers of a blob that count as new: every line, or a sorted list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lines {
+pub(crate) enum Lines {
     All,
     Some(Vec<u32>),
 }
 
 impl Lines {
-    pub fn none() -> Lines {
+    pub(crate) fn none() -> Lines {
         Lines::Some(Vec::new())
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         matches!(self, Lines::Some(v) if v.is_empty())
     }
 
     /// True when any line in `first..=last` is new.
-    pub fn any_in(&self, first: usize, last: usize) -> bool {
+    pub(crate) fn any_in(&self, first: usize, last: usize) -> bool {
         match self {
             Lines::All => true,
             Lines::Some(v) => {
@@ -340,7 +340,7 @@ impl Lines {
     }
 
     /// Lines new relative to every one of several old versions.
-    pub fn intersect(self, other: Lines) -> Lines {
+    pub(crate) fn intersect(self, other: Lines) -> Lines {
         match (self, other) {
             (Lines::All, x) | (x, Lines::All) => x,
             (Lines::Some(a), Lines::Some(b)) => Lines::Some(
@@ -353,7 +353,7 @@ impl Lines {
 }
 
 /// The lines of blob `new` that a diff from blob `old` adds (`None`: the file is new, so all).
-pub fn added_lines(repo: &Repository, old: Option<Oid>, new: Oid) -> anyhow::Result<Lines> {
+pub(crate) fn added_lines(repo: &Repository, old: Option<Oid>, new: Oid) -> anyhow::Result<Lines> {
     let Some(old) = old.filter(|o| !o.is_zero()) else {
         return Ok(Lines::All);
     };
@@ -386,7 +386,7 @@ pub fn added_lines(repo: &Repository, old: Option<Oid>, new: Oid) -> anyhow::Res
 }
 
 /// Resolves a revision to a commit, with a message that names it.
-pub fn commit_of(repo: &Repository, rev: &str) -> anyhow::Result<Oid> {
+pub(crate) fn commit_of(repo: &Repository, rev: &str) -> anyhow::Result<Oid> {
     let obj = repo.revparse_single(rev).map_err(|e| {
         if repo.is_shallow() {
             anyhow::anyhow!(

@@ -14,23 +14,23 @@ use super::git::commit_of;
 
 /// A path whose content a commit introduces.
 #[derive(Debug, Clone)]
-pub struct Change {
-    pub path: String,
-    pub blob: Oid,
+pub(crate) struct Change {
+    pub(crate) path: String,
+    pub(crate) blob: Oid,
     /// The blob at this path in each parent (`None`: absent there). A root commit has one `None`.
-    pub olds: Vec<Option<Oid>>,
+    pub(crate) olds: Vec<Option<Oid>>,
 }
 
 /// Which commits to walk: tips to start from and tips whose ancestry is excluded.
 #[derive(Debug, Default, Clone)]
-pub struct RevSet {
-    pub include: Vec<Oid>,
-    pub exclude: Vec<Oid>,
+pub(crate) struct RevSet {
+    pub(crate) include: Vec<Oid>,
+    pub(crate) exclude: Vec<Oid>,
 }
 
 impl RevSet {
     /// Revisions as git understands them: `REV`, `^REV`, `A..B`, `A...B`.
-    pub fn parse(repo: &Repository, revs: &[String]) -> anyhow::Result<RevSet> {
+    pub(crate) fn parse(repo: &Repository, revs: &[String]) -> anyhow::Result<RevSet> {
         let mut set = RevSet::default();
         for rev in revs {
             if let Some(x) = rev.strip_prefix('^') {
@@ -55,7 +55,7 @@ impl RevSet {
     }
 
     /// Every ref (branches, tags, remotes, notes, stash) and HEAD, peeled to commits.
-    pub fn all_refs(repo: &Repository) -> anyhow::Result<RevSet> {
+    pub(crate) fn all_refs(repo: &Repository) -> anyhow::Result<RevSet> {
         Ok(RevSet {
             include: ref_tips(repo, |_| true)?,
             exclude: Vec::new(),
@@ -63,7 +63,7 @@ impl RevSet {
     }
 
     /// Tags only.
-    pub fn tags(repo: &Repository) -> anyhow::Result<RevSet> {
+    pub(crate) fn tags(repo: &Repository) -> anyhow::Result<RevSet> {
         Ok(RevSet {
             include: ref_tips(repo, |name| name.starts_with("refs/tags/"))?,
             exclude: Vec::new(),
@@ -74,15 +74,15 @@ impl RevSet {
 /// What an object id leads to once annotated tags are peeled: the tags on the way (outermost
 /// first) and the object at the end of the chain.
 #[derive(Debug, Clone)]
-pub struct Peeled {
-    pub tags: Vec<Oid>,
-    pub target: Oid,
-    pub kind: ObjectType,
+pub(crate) struct Peeled {
+    pub(crate) tags: Vec<Oid>,
+    pub(crate) target: Oid,
+    pub(crate) kind: ObjectType,
 }
 
 /// Follows a chain of annotated tags (a tag of a tag of …) to what it finally names. A missing
 /// object is an error: a gate must not pass over what it cannot read.
-pub fn peel(repo: &Repository, oid: Oid) -> anyhow::Result<Peeled> {
+pub(crate) fn peel(repo: &Repository, oid: Oid) -> anyhow::Result<Peeled> {
     let mut tags = Vec::new();
     let mut at = oid;
     loop {
@@ -115,20 +115,16 @@ pub fn peel(repo: &Repository, oid: Oid) -> anyhow::Result<Peeled> {
 /// Besides commits, what refs can hold: annotated tag objects (their messages are content) and
 /// tags that name a blob or a tree directly.
 #[derive(Debug, Default, Clone)]
-pub struct Extras {
+pub(crate) struct Extras {
     /// Annotated tag objects, each once.
-    pub tags: Vec<Oid>,
+    pub(crate) tags: Vec<Oid>,
     /// Blobs and trees named by a tag rather than reached through a commit: (object, ref name).
-    pub objects: Vec<(Oid, ObjectType, String)>,
+    pub(crate) objects: Vec<(Oid, ObjectType, String)>,
 }
 
 impl Extras {
-    pub fn is_empty(&self) -> bool {
-        self.tags.is_empty() && self.objects.is_empty()
-    }
-
     /// Adds what `oid` (the target of `name`) holds besides a commit.
-    pub fn add(&mut self, peeled: &Peeled, name: &str) {
+    pub(crate) fn add(&mut self, peeled: &Peeled, name: &str) {
         for t in &peeled.tags {
             if !self.tags.contains(t) {
                 self.tags.push(*t);
@@ -144,7 +140,7 @@ impl Extras {
 }
 
 /// The tag objects and tag-named blobs and trees of every ref `keep` selects.
-pub fn ref_extras(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Extras> {
+pub(crate) fn ref_extras(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Extras> {
     let mut extras = Extras::default();
     for r in repo.references().context("cannot list refs")? {
         let r = r?;
@@ -163,7 +159,7 @@ pub fn ref_extras(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Res
 /// Commits that refs do not reach but history audits must: every stash entry (`stash@{n}`
 /// lives only in the reflog of `refs/stash`) and the HEAD of every linked worktree (a detached
 /// HEAD there is reachable from no ref).
-pub fn unreferenced_tips(repo: &Repository) -> anyhow::Result<Vec<Oid>> {
+pub(crate) fn unreferenced_tips(repo: &Repository) -> anyhow::Result<Vec<Oid>> {
     let mut tips = Vec::new();
     if let Ok(log) = repo.reflog("refs/stash") {
         for entry in log.iter() {
@@ -191,7 +187,7 @@ pub fn unreferenced_tips(repo: &Repository) -> anyhow::Result<Vec<Oid>> {
 }
 
 /// The commits that refs selected by `keep` point at (HEAD included when `keep` takes all).
-pub fn ref_tips(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Vec<Oid>> {
+pub(crate) fn ref_tips(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Vec<Oid>> {
     let mut tips = Vec::new();
     for r in repo.references().context("cannot list refs")? {
         let r = r?;
@@ -225,7 +221,11 @@ pub fn ref_tips(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Resul
 
 /// The commits of `set`, parents before children (oldest first), optionally only those
 /// committed at or after `since` (unix seconds).
-pub fn walk(repo: &Repository, set: &RevSet, since: Option<i64>) -> anyhow::Result<Vec<Oid>> {
+pub(crate) fn walk(
+    repo: &Repository,
+    set: &RevSet,
+    since: Option<i64>,
+) -> anyhow::Result<Vec<Oid>> {
     if set.include.is_empty() {
         return Ok(Vec::new());
     }
@@ -254,7 +254,7 @@ pub fn walk(repo: &Repository, set: &RevSet, since: Option<i64>) -> anyhow::Resu
 }
 
 /// What `commit` introduces (see the module docs). Shallow-boundary commits count as roots.
-pub fn introduced(
+pub(crate) fn introduced(
     repo: &Repository,
     commit: Oid,
     shallow: &HashSet<Oid>,
@@ -417,7 +417,7 @@ fn diff_trees(
 
 /// Refuses a range scan that would reach past a shallow clone's boundary, where added lines
 /// cannot be told from old ones.
-pub fn check_not_shallow(commits: &[Oid], shallow: &HashSet<Oid>) -> anyhow::Result<()> {
+pub(crate) fn check_not_shallow(commits: &[Oid], shallow: &HashSet<Oid>) -> anyhow::Result<()> {
     if let Some(c) = commits.iter().find(|c| shallow.contains(c)) {
         bail!(
             "shallow clone: the parents of commit {} are not here, so the lines it adds cannot be \
@@ -428,7 +428,7 @@ pub fn check_not_shallow(commits: &[Oid], shallow: &HashSet<Oid>) -> anyhow::Res
     Ok(())
 }
 
-pub fn short(oid: Oid) -> String {
+pub(crate) fn short(oid: Oid) -> String {
     let s = oid.to_string();
     s[..12].to_string()
 }
@@ -436,7 +436,11 @@ pub fn short(oid: Oid) -> String {
 /// The revisions to walk and what refs hold besides commits: with no revisions, everything the
 /// repository holds (every ref, annotated tags' messages, tags of blobs and trees, stash entries
 /// and other worktrees' HEADs); else the revisions given, and with `--tags` every tag.
-pub fn select(repo: &Repository, revs: &[String], tags: bool) -> anyhow::Result<(RevSet, Extras)> {
+pub(crate) fn select(
+    repo: &Repository,
+    revs: &[String],
+    tags: bool,
+) -> anyhow::Result<(RevSet, Extras)> {
     let mut extras = Extras::default();
     let mut set = if revs.is_empty() && !tags {
         let mut set = RevSet::all_refs(repo)?;

@@ -9,13 +9,13 @@ const MAX_POINTER: usize = 1024;
 
 /// An LFS pointer: the object's SHA-256 and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pointer {
-    pub oid: String,
-    pub size: u64,
+pub(crate) struct Pointer {
+    pub(crate) oid: String,
+    pub(crate) size: u64,
 }
 
 /// Parses `blob` as an LFS pointer, if it is one.
-pub fn pointer(blob: &[u8]) -> Option<Pointer> {
+pub(crate) fn pointer(blob: &[u8]) -> Option<Pointer> {
     if blob.len() > MAX_POINTER || !blob.starts_with(b"version https://git-lfs.github.com/spec/") {
         return None;
     }
@@ -40,7 +40,7 @@ pub fn pointer(blob: &[u8]) -> Option<Pointer> {
 
 impl Pointer {
     /// Where git-lfs keeps the object in `repo` (`lfs.storage` is honoured when set).
-    pub fn local_path(&self, repo: &git2::Repository) -> PathBuf {
+    pub(crate) fn local_path(&self, repo: &git2::Repository) -> PathBuf {
         let storage = repo
             .config()
             .and_then(|c| c.get_path("lfs.storage"))
@@ -62,7 +62,7 @@ impl Pointer {
 }
 
 /// The content behind an LFS pointer at `path`. Missing, it cannot be checked: an error.
-pub fn read_object(
+pub(crate) fn read_object(
     repo: &git2::Repository,
     ptr: &Pointer,
     path: &str,
@@ -90,7 +90,7 @@ pub fn read_object(
 /// The content behind a Git LFS pointer, when the object is here. Where it should be (the
 /// developer's own gates, which push it) its absence fails the gate; elsewhere (a server, a CI
 /// clone without LFS objects) it is counted and said in the summary.
-pub fn content(
+pub(crate) fn content(
     scanner: &crate::driver::Scanner<'_>,
     repo: &git2::Repository,
     blob: &[u8],

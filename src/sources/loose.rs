@@ -17,10 +17,10 @@ use git2::Oid;
      it. Run `git fsck`, then restore the object (e.g. `git fetch` it again) or remove it if \
      nothing needs it"
 )]
-pub struct DamagedObject {
-    pub id: String,
-    pub path: PathBuf,
-    pub why: String,
+pub(crate) struct DamagedObject {
+    pub(crate) id: String,
+    pub(crate) path: PathBuf,
+    pub(crate) why: String,
 }
 
 /// The file of object `oid` in `objects` (whether or not it exists).
@@ -30,7 +30,7 @@ fn object_path(objects: &Path, oid: Oid) -> PathBuf {
 }
 
 /// Checks one object if it is loose in any of `objects_dirs`; packed or absent objects pass.
-pub fn check(objects_dirs: &[PathBuf], oid: Oid) -> Result<(), DamagedObject> {
+pub(crate) fn check(objects_dirs: &[PathBuf], oid: Oid) -> Result<(), DamagedObject> {
     for dir in objects_dirs {
         let path = object_path(dir, oid);
         if path.is_file() {
@@ -41,7 +41,7 @@ pub fn check(objects_dirs: &[PathBuf], oid: Oid) -> Result<(), DamagedObject> {
 }
 
 /// Checks every loose object under each of `objects_dirs`; returns how many were checked.
-pub fn check_all(objects_dirs: &[PathBuf]) -> Result<usize, DamagedObject> {
+pub(crate) fn check_all(objects_dirs: &[PathBuf]) -> Result<usize, DamagedObject> {
     let mut n = 0;
     for dir in objects_dirs {
         let Ok(fans) = std::fs::read_dir(dir) else {
@@ -104,7 +104,7 @@ fn check_file(path: &Path) -> Result<(), DamagedObject> {
 }
 
 /// The object directories a repository reads: its own and those the environment adds.
-pub fn object_dirs(repo: &git2::Repository) -> Vec<PathBuf> {
+pub(crate) fn object_dirs(repo: &git2::Repository) -> Vec<PathBuf> {
     let mut dirs = vec![repo.commondir().join("objects")];
     if let Some(d) = std::env::var_os("GIT_OBJECT_DIRECTORY") {
         dirs.push(PathBuf::from(d));

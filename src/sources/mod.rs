@@ -1,47 +1,49 @@
 //! Sources decide what is scanned and which lines of it count; they hand each [`Blob`] to the
 //! driver's scanner and attribute what comes back. They never see rules.
 
-pub mod attribution;
-pub mod audit;
-pub mod commits;
-pub mod dir;
-pub mod git;
-pub mod history;
-pub mod lfs;
-pub mod loose;
-pub mod odb;
-pub mod packorder;
-pub mod push;
-pub mod range;
-pub mod staged;
-pub mod stream;
-pub mod whereabouts;
+pub(crate) mod attribution;
+pub(crate) mod audit;
+pub(crate) mod commits;
+pub(crate) mod dir;
+pub(crate) mod git;
+pub(crate) mod history;
+pub(crate) mod lfs;
+pub(crate) mod loose;
+pub(crate) mod odb;
+pub(crate) mod packorder;
+pub(crate) mod push;
+pub(crate) mod range;
+pub(crate) mod staged;
+pub(crate) mod stream;
+pub(crate) mod whereabouts;
 
 use crate::driver::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
 
 /// One piece of content to scan and where it came from.
-pub struct Blob<'a> {
+pub(crate) struct Blob<'a> {
     /// The git object, when the content is one.
-    pub id: Option<git2::Oid>,
-    pub bytes: &'a [u8],
-    pub provenance: Provenance<'a>,
+    #[allow(dead_code)]
+    // provenance names the occurrence; the id names the content, for debugging
+    pub(crate) id: Option<git2::Oid>,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) provenance: Provenance<'a>,
     /// Which lines count: a gate keeps only what the change adds.
-    pub lines: Lines<'a>,
+    pub(crate) lines: Lines<'a>,
 }
 
 /// Where a blob came from, as far as scanning it needs to know.
 #[derive(Clone, Copy)]
-pub struct Provenance<'a> {
+pub(crate) struct Provenance<'a> {
     /// The path rules and path allowlists see (relative to the config root); `None` for messages.
-    pub path: Option<&'a str>,
+    pub(crate) path: Option<&'a str>,
     /// The name warnings give it (the path as the user wrote it, `<stdin>`, a message).
-    pub shown: &'a str,
-    pub kind: SourceKind,
+    pub(crate) shown: &'a str,
+    pub(crate) kind: SourceKind,
 }
 
 /// The lines of a blob whose findings count.
-pub enum Lines<'a> {
+pub(crate) enum Lines<'a> {
     /// Every line (audits, and content that is new as a whole).
     All,
     /// Only the lines a change adds, worked out on demand: most blobs have no finding at all, and
@@ -52,7 +54,7 @@ pub enum Lines<'a> {
 /// What a source hands to the driver. Each implementation reads its content, calls
 /// [`Scanner::scan`] for every blob (in parallel where it can) and fills in the provenance of
 /// the findings it gets back (file names, commits).
-pub trait Source {
+pub(crate) trait Source {
     /// How the summary line counts what this source scanned.
     fn summary(&self) -> Summary;
 

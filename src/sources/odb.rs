@@ -11,16 +11,16 @@ use git2::{ObjectType, Oid};
 
 /// An object read from the stream: its id, type and size; the bytes are in the caller's buffer.
 #[derive(Debug, Clone, Copy)]
-pub struct Header {
-    pub id: Oid,
-    pub kind: ObjectType,
-    pub size: u64,
+pub(crate) struct Header {
+    pub(crate) id: Oid,
+    pub(crate) kind: ObjectType,
+    pub(crate) size: u64,
 }
 
 /// Reading the object stream failed: git could not be run, or the stream is not what git writes
 /// (a damaged object makes git stop early, which is reported, never taken as the end).
 #[derive(Debug, thiserror::Error)]
-pub enum StreamError {
+pub(crate) enum StreamError {
     #[error("cannot run `git cat-file` to read the objects: {0}")]
     Spawn(std::io::Error),
     #[error("reading the objects from `git cat-file` failed: {0}")]
@@ -35,7 +35,7 @@ pub enum StreamError {
 }
 
 /// The running `git cat-file` and its output.
-pub struct ObjectStream {
+pub(crate) struct ObjectStream {
     child: Child,
     out: BufReader<ChildStdout>,
     line: Vec<u8>,
@@ -43,7 +43,7 @@ pub struct ObjectStream {
 
 impl ObjectStream {
     /// Starts git on the repository at `git_dir` (objects of alternates included, as git sees them).
-    pub fn spawn(git_dir: &Path) -> Result<ObjectStream, StreamError> {
+    pub(crate) fn spawn(git_dir: &Path) -> Result<ObjectStream, StreamError> {
         let mut child = Command::new("git")
             .arg("--git-dir")
             .arg(git_dir)
@@ -63,7 +63,7 @@ impl ObjectStream {
 
     /// The next object: its header, with its content in `buf` (replaced) when `keep(header)` is
     /// true, else skipped without being kept. `None` at the end of a complete stream.
-    pub fn next(
+    pub(crate) fn next(
         &mut self,
         buf: &mut Vec<u8>,
         keep: impl Fn(&Header) -> bool,

@@ -10,11 +10,11 @@
 use std::path::Path;
 
 /// Sort key of an object: (pack number, offset in pack). Objects in no pack sort last.
-pub type StorageKey = (u32, u64);
+pub(crate) type StorageKey = (u32, u64);
 
 /// The `.idx` files of one repository, loaded once.
 #[derive(Debug, Default)]
-pub struct PackOrder {
+pub(crate) struct PackOrder {
     packs: Vec<PackIndex>,
 }
 
@@ -96,7 +96,7 @@ impl PackIndex {
 impl PackOrder {
     /// Loads every readable `objects/pack/*.idx` under `git_dir`. Unreadable or unknown index
     /// files are skipped: ordering is an optimisation, never a reason to fail a scan.
-    pub fn load(git_dir: &Path) -> PackOrder {
+    pub(crate) fn load(git_dir: &Path) -> PackOrder {
         let dir = git_dir.join("objects").join("pack");
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .into_iter()
@@ -114,7 +114,7 @@ impl PackOrder {
     }
 
     /// The storage position of an object id (20 raw bytes).
-    pub fn key(&self, id: &[u8]) -> StorageKey {
+    pub(crate) fn key(&self, id: &[u8]) -> StorageKey {
         for (n, pack) in self.packs.iter().enumerate() {
             if let Some(off) = pack.find(id) {
                 return (n as u32, off);
@@ -123,7 +123,8 @@ impl PackOrder {
         (u32::MAX, 0)
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.packs.is_empty()
     }
 }

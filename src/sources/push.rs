@@ -15,7 +15,7 @@ use crate::report::escape_control;
 
 /// Git's hook input. A terminal on stdin means a person ran the hook by hand: say what it
 /// expects instead of waiting silently.
-pub fn hook_input(hook: &str, shape: &str) -> anyhow::Result<String> {
+pub(crate) fn hook_input(hook: &str, shape: &str) -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         bail!(
             "`keyfence hook {hook}` reads git's hook input on stdin ({shape} per line) and stdin \
@@ -37,7 +37,7 @@ pub fn hook_input(hook: &str, shape: &str) -> anyhow::Result<String> {
 
 /// What an update's new object is: the commit to walk from (if any), plus tags and tag-named
 /// objects whose content is scanned whole.
-pub fn tip_of(
+pub(crate) fn tip_of(
     repo: &Repository,
     id: &ObjectId,
     what: &str,
@@ -55,7 +55,7 @@ pub fn tip_of(
 }
 
 /// A base the other side has: a commit here, or `None` when it is not in this repository.
-pub fn base_of(repo: &Repository, id: &ObjectId) -> Option<Oid> {
+pub(crate) fn base_of(repo: &Repository, id: &ObjectId) -> Option<Oid> {
     let oid = Oid::from_str(id.as_str()).ok()?;
     repo.find_object(oid, None)
         .and_then(|o| o.peel_to_commit())
@@ -65,14 +65,14 @@ pub fn base_of(repo: &Repository, id: &ObjectId) -> Option<Oid> {
 
 /// Collects commits in order, each once, and the extras of every update.
 #[derive(Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     seen: HashSet<Oid>,
-    pub commits: Vec<Oid>,
-    pub extras: Extras,
+    pub(crate) commits: Vec<Oid>,
+    pub(crate) extras: Extras,
 }
 
 impl Selection {
-    pub fn add(&mut self, repo: &Repository, set: &RevSet) -> anyhow::Result<usize> {
+    pub(crate) fn add(&mut self, repo: &Repository, set: &RevSet) -> anyhow::Result<usize> {
         let before = self.commits.len();
         for c in walk(repo, set, None)? {
             if self.seen.insert(c) {
@@ -85,7 +85,7 @@ impl Selection {
 
 /// The pre-commit framework reads git's pre-push input itself and runs hooks with an empty
 /// stdin, naming the first pushed ref in `PRE_COMMIT_*` variables instead.
-pub fn framework_update(repo: &Repository) -> anyhow::Result<Option<PushUpdate>> {
+pub(crate) fn framework_update(repo: &Repository) -> anyhow::Result<Option<PushUpdate>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let remote_ref = var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_else(|| "(unknown)".into());
     let local_ref = var("PRE_COMMIT_LOCAL_BRANCH");
@@ -124,14 +124,14 @@ pub fn framework_update(repo: &Repository) -> anyhow::Result<Option<PushUpdate>>
     Ok(None)
 }
 
-pub fn under_framework() -> bool {
+pub(crate) fn under_framework() -> bool {
     std::env::var_os("PRE_COMMIT").is_some_and(|v| v == "1")
         || std::env::vars_os().any(|(k, _)| k.to_string_lossy().starts_with("PRE_COMMIT_"))
 }
 
 /// The commits a pre-push must check: for each update, what it brings that the destination (the
 /// remote `remote`) does not have. `note` says when a remote sha is not here.
-pub fn select_push(
+pub(crate) fn select_push(
     repo: &Repository,
     updates: &[PushUpdate],
     remote: Option<&str>,
@@ -179,7 +179,10 @@ pub fn select_push(
 
 /// The commits a pre-receive must check: what each update brings that no ref of the server
 /// has (a new ref), or what its new tip adds to its old one.
-pub fn select_receive(repo: &Repository, updates: &[RefUpdate]) -> anyhow::Result<Selection> {
+pub(crate) fn select_receive(
+    repo: &Repository,
+    updates: &[RefUpdate],
+) -> anyhow::Result<Selection> {
     let mut sel = Selection::default();
     for u in updates {
         let (tip, base) = match u.action() {
@@ -290,7 +293,7 @@ fn ls_remote(repo: &Repository, remote: &str) -> Result<Vec<Oid>, String> {
 /// so every line is scanned, except what follows the scissors line of `git commit -v` (the staged
 /// diff, which the pre-commit gate checks by its own rules), which git always removes. Lines
 /// below it are blanked so line numbers stay those of the file.
-pub fn commit_message(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn commit_message(bytes: &[u8]) -> Vec<u8> {
     const SCISSORS: &[u8] = b" ------------------------ >8 ------------------------";
     let mut out = Vec::with_capacity(bytes.len());
     let mut cut = false;

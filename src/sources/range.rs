@@ -16,12 +16,12 @@ use crate::driver::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
 
 /// The commits of a range (oldest first) and the tags it brings.
-pub struct RangeSource<'r> {
-    pub opener: &'r Opener,
-    pub repo: &'r Repository,
-    pub commits: &'r [Oid],
-    pub extras: &'r Extras,
-    pub shallow: &'r HashSet<Oid>,
+pub(crate) struct RangeSource<'r> {
+    pub(crate) opener: &'r Opener,
+    pub(crate) repo: &'r Repository,
+    pub(crate) commits: &'r [Oid],
+    pub(crate) extras: &'r Extras,
+    pub(crate) shallow: &'r HashSet<Oid>,
 }
 
 impl Source for RangeSource<'_> {
@@ -149,7 +149,7 @@ fn rename_source(
 }
 
 /// The rule id of a finding that says a gate's own config or baseline changes in the range.
-pub const CONFIG_CHANGE_RULE: &str = "keyfence-config-change";
+pub(crate) const CONFIG_CHANGE_RULE: &str = "keyfence-config-change";
 
 /// A change to the gate's config or baseline inside the range being checked: reported, so a
 /// change that weakens the gate is reviewed rather than obeyed.

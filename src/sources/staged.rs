@@ -12,13 +12,13 @@ use crate::finding::{Finding, SourceKind};
 
 /// One staged path worth scanning.
 #[derive(Debug, Clone)]
-pub struct StagedChange {
+pub(crate) struct StagedChange {
     /// Path relative to the repository root, `/`-separated as git stores it.
-    pub path: String,
+    pub(crate) path: String,
     /// The staged blob.
-    pub blob: Oid,
+    pub(crate) blob: Oid,
     /// The blob in HEAD (at the old path for a rename); `None` when the file is new.
-    pub old: Option<Oid>,
+    pub(crate) old: Option<Oid>,
 }
 
 /// What the index changes relative to HEAD (an unborn branch compares with the empty tree),
@@ -30,12 +30,12 @@ pub struct StagedChange {
 /// libgit2 reads and hashes the whole index and walks every entry. It also honours
 /// `GIT_INDEX_FILE`, which `git commit -a` and `git commit <paths>` set for their hooks. When git
 /// cannot be run, libgit2 gives the same answer, more slowly.
-pub struct PendingChanges {
+pub(crate) struct PendingChanges {
     git: Option<std::process::Child>,
 }
 
 /// Starts `git diff --cached --raw -z` in the repository's work tree; see [`PendingChanges`].
-pub fn start(repo: &Repository) -> PendingChanges {
+pub(crate) fn start(repo: &Repository) -> PendingChanges {
     let git = repo.workdir().and_then(|dir| {
         std::process::Command::new("git")
             .current_dir(dir)
@@ -63,7 +63,7 @@ pub fn start(repo: &Repository) -> PendingChanges {
 
 impl PendingChanges {
     /// The staged changes: git's answer when it gave one, libgit2's otherwise.
-    pub fn finish(self, repo: &Repository) -> anyhow::Result<Vec<StagedChange>> {
+    pub(crate) fn finish(self, repo: &Repository) -> anyhow::Result<Vec<StagedChange>> {
         let from_git = self
             .git
             .and_then(|child| child.wait_with_output().ok())
@@ -82,7 +82,7 @@ impl PendingChanges {
 
 /// Parses `--raw -z` records: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0`,
 /// with a second path for renames and copies.
-pub fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
+pub(crate) fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
     let mut fields = raw.split(|&b| b == 0);
     let mut out = Vec::new();
     while let Some(head) = fields.next() {
@@ -171,15 +171,15 @@ fn changes_from_libgit2(repo: &Repository) -> anyhow::Result<Vec<StagedChange>> 
 }
 
 /// The lines of the staged blob that the index adds.
-pub fn added(repo: &Repository, change: &StagedChange) -> anyhow::Result<Lines> {
+pub(crate) fn added(repo: &Repository, change: &StagedChange) -> anyhow::Result<Lines> {
     added_lines(repo, change.old, change.blob)
 }
 
 /// The staged blobs of `changes`, each whole with the lines the index adds to it. A gate: what
 /// it cannot read (a damaged or missing object, a file over the size limit) is an error.
-pub struct StagedSource<'r> {
-    pub repo: &'r Repository,
-    pub changes: Vec<StagedChange>,
+pub(crate) struct StagedSource<'r> {
+    pub(crate) repo: &'r Repository,
+    pub(crate) changes: Vec<StagedChange>,
 }
 
 impl Source for StagedSource<'_> {

@@ -36,7 +36,7 @@ const CANARY_ACCOUNTS: &[u64] = &[
 /// What STS said about a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(crate) enum Status {
     /// STS accepted it: anyone holding it can act as the identity in `arn`.
     Live,
     /// `InvalidClientTokenId`: AWS does not know the key ID (deleted, deactivated, or never real).
@@ -50,7 +50,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Live => "live",
             Status::InvalidKeyId => "invalid key id",
@@ -63,15 +63,15 @@ impl Status {
 
 /// The outcome of verifying one credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verification {
-    pub status: Status,
+pub(crate) struct Verification {
+    pub(crate) status: Status,
     /// The caller's ARN (live keys only).
-    pub arn: Option<String>,
-    pub account: Option<String>,
+    pub(crate) arn: Option<String>,
+    pub(crate) account: Option<String>,
     /// `user NAME`, `role NAME` or `root`, from the ARN.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Why, in words (the STS error code, the network error).
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 impl Verification {
@@ -86,7 +86,7 @@ impl Verification {
     }
 
     /// One line for people: `live: arn:aws:iam::…:user/ci (account …, user ci)`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut s = format!("verified with STS: {}", self.status.as_str());
         match self.status {
             Status::Live => {
@@ -110,7 +110,7 @@ impl Verification {
 /// An offline fact about an access key ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Signal {
+pub(crate) enum Signal {
     /// The key ID decodes to an account ID of more than 12 digits: AWS never issued it.
     ImpossibleAccount,
     /// The account is a known canary-token account.
@@ -118,7 +118,7 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub fn line(self) -> &'static str {
+    pub(crate) fn line(self) -> &'static str {
         match self {
             Signal::ImpossibleAccount => {
                 "the key ID decodes to a 13-digit account ID, so AWS never issued it: not a real key \
@@ -135,32 +135,32 @@ impl Signal {
 /// Verdicts for a run, keyed by finding fingerprint (the same credential has the same
 /// fingerprint wherever it was found). Cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub struct Verdicts(Arc<HashMap<String, Verdict>>);
+pub(crate) struct Verdicts(Arc<HashMap<String, Verdict>>);
 
 #[derive(Debug, Clone, Default)]
-pub struct Verdict {
-    pub verification: Option<Verification>,
-    pub signal: Option<Signal>,
+pub(crate) struct Verdict {
+    pub(crate) verification: Option<Verification>,
+    pub(crate) signal: Option<Signal>,
 }
 
 impl Verdicts {
-    pub fn get(&self, f: &Finding) -> Option<&Verdict> {
+    pub(crate) fn get(&self, f: &Finding) -> Option<&Verdict> {
         self.0.get(&f.fingerprint)
     }
-    pub fn verification(&self, f: &Finding) -> Option<&Verification> {
+    pub(crate) fn verification(&self, f: &Finding) -> Option<&Verification> {
         self.get(f).and_then(|v| v.verification.as_ref())
     }
-    pub fn signal(&self, f: &Finding) -> Option<Signal> {
+    pub(crate) fn signal(&self, f: &Finding) -> Option<Signal> {
         self.get(f).and_then(|v| v.signal)
     }
 }
 
 /// How to reach STS.
 #[derive(Debug, Clone)]
-pub struct VerifyOptions {
-    pub timeout: Duration,
+pub(crate) struct VerifyOptions {
+    pub(crate) timeout: Duration,
     /// At most this many requests in flight.
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
 }
 
 impl Default for VerifyOptions {
@@ -173,7 +173,7 @@ impl Default for VerifyOptions {
 }
 
 /// The access key ID a finding carries: its own secret, or the key ID paired with it.
-pub fn key_id_of(f: &Finding) -> Option<&str> {
+pub(crate) fn key_id_of(f: &Finding) -> Option<&str> {
     let id = if f.rule_id == KEY_ID_RULE {
         Some(f.secret.as_str())
     } else {
@@ -186,7 +186,7 @@ pub fn key_id_of(f: &Finding) -> Option<&str> {
 }
 
 /// The offline signal of a key ID, if any.
-pub fn signal_of(key_id: &str) -> Option<Signal> {
+pub(crate) fn signal_of(key_id: &str) -> Option<Signal> {
     let account = crate::aws::account_id(key_id)?;
     if account > 999_999_999_999 {
         Some(Signal::ImpossibleAccount)
@@ -200,15 +200,15 @@ pub fn signal_of(key_id: &str) -> Option<Signal> {
 /// One credential to ask STS about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Credential {
-    pub key_id: String,
-    pub secret: String,
-    pub token: Option<String>,
+    pub(crate) key_id: String,
+    pub(crate) secret: String,
+    pub(crate) token: Option<String>,
 }
 
 /// Applies the offline signals (always) and, with `verify`, STS's verdicts; raises a live key to
 /// critical and moves live keys to the front (stable otherwise). Returns the verdicts the report
 /// shows.
-pub fn annotate(findings: &mut [Finding], verify: Option<&VerifyOptions>) -> Verdicts {
+pub(crate) fn annotate(findings: &mut [Finding], verify: Option<&VerifyOptions>) -> Verdicts {
     let mut map: HashMap<String, Verdict> = HashMap::new();
     for f in findings.iter_mut() {
         let Some(id) = key_id_of(f) else { continue };
@@ -390,7 +390,7 @@ fn verify_all(creds: &[Credential], opts: &VerifyOptions) -> Vec<Verification> {
 }
 
 /// `arn:aws:iam::123:user/path/ci` → `user ci`; `…:assumed-role/R/s` → `role R`; `…:root` → `root`.
-pub fn principal(arn: &str) -> Option<String> {
+pub(crate) fn principal(arn: &str) -> Option<String> {
     let resource = arn.splitn(6, ':').nth(5)?;
     if resource == "root" {
         return Some("root".into());

@@ -20,12 +20,12 @@ const MAX_ANSWER: u64 = 64 * 1024;
 /// through `HTTPS_PROXY` (`HTTP_PROXY` for an http endpoint) unless `NO_PROXY` names the host.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
-    pub url: String,
-    pub proxy: Option<String>,
+    pub(crate) url: String,
+    pub(crate) proxy: Option<String>,
 }
 
 impl Endpoint {
-    pub fn from_env() -> Endpoint {
+    pub(crate) fn from_env() -> Endpoint {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let mut url = var("AWS_ENDPOINT_URL_STS")
             .or_else(|| var("AWS_ENDPOINT_URL"))
@@ -76,7 +76,7 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn new(endpoint: &Endpoint, timeout: Duration) -> Result<Client, String> {
+    pub(crate) fn new(endpoint: &Endpoint, timeout: Duration) -> Result<Client, String> {
         let mut b = ureq::AgentBuilder::new()
             .timeout(timeout)
             .redirects(0)
@@ -92,7 +92,7 @@ impl Client {
     }
 
     /// Asks STS who the credential belongs to. Every failure to get an answer is `Unknown`.
-    pub fn get_caller_identity(&self, c: &Credential) -> Verification {
+    pub(crate) fn get_caller_identity(&self, c: &Credential) -> Verification {
         let headers = match self.sign(c) {
             Ok(h) => h,
             Err(e) => return Verification::unknown(format!("cannot sign the request: {e}")),

@@ -34,7 +34,7 @@ fn token_escape_at(text: &[u8], i: usize) -> Option<(usize, u8)> {
 
 /// Tokens of base64 bytes with JSON string escapes inside (`wJal\/K7M…`), unescaped: the span of
 /// the escaped token and its plain bytes.
-pub fn escaped_runs(text: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
+pub(crate) fn escaped_runs(text: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(p) = memchr::memchr(b'\\', &text[from..]).map(|p| from + p) {
@@ -107,7 +107,7 @@ fn continuation_regex() -> &'static regex::bytes::Regex {
 /// Literals split into pieces (`"wJal" + "rXUt…"`, Python's implicit concatenation over two
 /// lines, `abc\` newline `def` in a shell script), joined: the span from the first piece to the
 /// last, and the joined text (quoted again when the pieces were, so `name = "…"` context holds).
-pub fn concat_runs(text: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
+pub(crate) fn concat_runs(text: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
     let mut out = Vec::new();
     // Cheap gates first: no quote pair, no continuation, nothing to do.
     let quoted = memchr::memchr2(b'"', b'\'', text).is_some();

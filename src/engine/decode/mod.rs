@@ -10,10 +10,10 @@ pub use self::base64::{
     base64_runs, decode_base64, encode_base64, encode_base64url, is_base64_byte, MAX_BASE64_RUN,
     MIN_BASE64_RUN,
 };
-pub use joined::{concat_runs, escaped_runs};
+pub(crate) use joined::{concat_runs, escaped_runs};
 
 /// True when decoded bytes are text worth scanning: at least 90% printable ASCII or whitespace.
-pub fn is_mostly_text(bytes: &[u8]) -> bool {
+pub(crate) fn is_mostly_text(bytes: &[u8]) -> bool {
     if bytes.is_empty() {
         return false;
     }
@@ -117,7 +117,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Encoding::Base64 => "base64",
             Encoding::Percent => "percent",
