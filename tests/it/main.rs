@@ -22,6 +22,7 @@ mod hostile_files;
 mod hostile_git;
 mod hostile_secrets;
 mod install_hooks;
+mod isolation;
 mod memory_bounds;
 mod newcomer;
 mod output_safety;
