@@ -184,15 +184,3 @@ fn a_huge_config_is_refused_before_parsing() {
     );
 }
 
-#[test]
-fn a_missing_path_is_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_in(dir.path(), &["scan", "there/is/nothing"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("there/is/nothing: no such file or directory"),
-        "{}",
-        run.stderr
-    );
-}

@@ -18,29 +18,6 @@ fn crlf_lines_report_right_line_and_column() {
 }
 
 #[test]
-fn utf16_files_with_bom_are_transcoded() {
-    let dir = tempfile::tempdir().unwrap();
-    let k = keys(2);
-    let text = format!("first line\nkey: {}\n", k.id);
-    let mut le = vec![0xFF, 0xFE];
-    let mut be = vec![0xFE, 0xFF];
-    for u in text.encode_utf16() {
-        le.extend(u.to_le_bytes());
-        be.extend(u.to_be_bytes());
-    }
-    write(dir.path(), "le.txt", le);
-    write(dir.path(), "be.txt", be);
-    let run = scan_json(dir.path(), &[]);
-    assert_eq!(
-        run.places(),
-        vec![
-            ("be.txt".into(), 2, 6, ID.into()),
-            ("le.txt".into(), 2, 6, ID.into())
-        ]
-    );
-}
-
-#[test]
 fn non_utf8_content_is_scanned_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let k = keys(3);
