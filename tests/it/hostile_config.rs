@@ -183,4 +183,3 @@ fn a_huge_config_is_refused_before_parsing() {
         run.stderr
     );
 }
-

@@ -23,6 +23,7 @@ mod hostile_git;
 mod hostile_secrets;
 mod install_hooks;
 mod isolation;
+mod layout;
 mod memory_bounds;
 mod newcomer;
 mod output_safety;

@@ -168,4 +168,3 @@ fn rules_test_reports_failing_examples_by_rule() {
     assert_eq!(ok.code, 0, "{}", ok.stdout);
     assert!(ok.stdout.contains("0 failure(s)"));
 }
-
