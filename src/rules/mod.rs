@@ -10,7 +10,6 @@
 
 pub(crate) mod advice;
 mod allowlist;
-pub mod check;
 mod compile;
 mod load;
 mod pattern;

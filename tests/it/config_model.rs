@@ -264,7 +264,8 @@ fn many_heavy_rules_are_refused_quickly() {
         "{}",
         run.stderr
     );
-    assert!(took < Duration::from_secs(10), "took {took:?}");
+    // A bound against a blow-up (the old code took minutes and gigabytes), not a speed target.
+    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 #[test]
@@ -283,7 +284,8 @@ fn two_hundred_thousand_globs_are_refused() {
         "{}",
         run.stderr
     );
-    assert!(took < Duration::from_secs(10), "took {took:?}");
+    // A bound against a blow-up (the old code took minutes and gigabytes), not a speed target.
+    assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
 #[test]

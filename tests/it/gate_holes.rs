@@ -206,7 +206,7 @@ fn a_gate_that_cannot_finish_in_its_deadline_fails_closed() {
         run.stderr
     );
     // Only a sanity bound: the gate gave up instead of waiting for the remote.
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(started.elapsed() < std::time::Duration::from_secs(15)); // ls-remote alone waits 20 s
 }
 
 // 3. Annotated tags, and what only tags, stashes and worktrees reach.

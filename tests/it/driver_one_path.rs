@@ -54,7 +54,7 @@ impl Fixture {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
+        let mut cmd = crate::fixture::command("git", &crate::fixture::test_home());
         self.isolate(&mut cmd);
         let out = cmd.args(args).output().expect("git runs");
         assert!(out.status.success(), "git {args:?}: {out:?}");
@@ -75,7 +75,7 @@ impl Fixture {
 
     /// Runs keyfence with `--format json`; (exit code, findings, stderr).
     fn run(&self, args: &[&str]) -> (i32, Vec<Value>, String) {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = crate::fixture::command(BIN, &crate::fixture::test_home());
         self.isolate(&mut cmd);
         let out = cmd
             .args(args)

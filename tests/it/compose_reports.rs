@@ -73,7 +73,7 @@ impl Fixture {
     }
 
     fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
+        let mut cmd = crate::fixture::command("git", &crate::fixture::test_home());
         cmd.args(args).current_dir(dir);
         self.isolate(&mut cmd);
         let out = cmd.output().unwrap();
@@ -102,7 +102,7 @@ impl Fixture {
     }
 
     fn keyfence(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = crate::fixture::command(BIN, &crate::fixture::test_home());
         cmd.args(args).current_dir(self.repo());
         self.isolate(&mut cmd);
         let out = cmd.output().unwrap();

@@ -7,8 +7,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use assert_cmd::Command;
-
 /// Every keyword of the shipped packs, lowercase, without repeats.
 fn shipped_keywords() -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -108,8 +106,7 @@ fn config(batch: &[String]) -> String {
 }
 
 fn found_by_keyfence(dir: &Path, config: &Path) -> BTreeSet<(String, String)> {
-    let out = Command::cargo_bin("keyfence")
-        .unwrap()
+    let out = crate::fixture::keyfence()
         .args(["scan", ".", "--format", "json", "--no-progress", "--config"])
         .arg(config)
         .current_dir(dir)
