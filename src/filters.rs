@@ -10,8 +10,8 @@ use std::io::Write;
 
 use crate::baseline::Baseline;
 use crate::finding::Finding;
-use crate::report::escape_control;
 use crate::rules::{Allowlist, Candidate, Rule};
+use crate::sanitize::escape_control;
 
 /// True when the rule's own allowlist or the user's global one allows a candidate match.
 pub(crate) fn allowlisted(rule: &Rule, global: &Allowlist, candidate: &Candidate<'_>) -> bool {
@@ -130,7 +130,7 @@ impl<'t> Marks<'t> {
     /// Whether a marker on its own line allows the match of `rule_id` with `secret` starting
     /// at `start` in the text.
     pub(crate) fn check(&self, rule_id: &str, start: usize, secret: &[u8]) -> bool {
-        let line = crate::engine::line_around(self.text, start);
+        let line = crate::blob::line_around(self.text, start);
         inline_allowed(InlineAllow::On, line, rule_id, secret)
     }
 
@@ -167,7 +167,7 @@ impl<'t> Marks<'t> {
         });
         std::iter::once(start).chain(related_starts).any(|s| {
             marker_allows(
-                crate::engine::line_around(self.text, s),
+                crate::blob::line_around(self.text, s),
                 &f.rule_id,
                 &fingerprint,
             )

@@ -307,29 +307,6 @@ pub(crate) fn cap_str(s: &str, cap: usize) -> String {
     s[..end].to_string()
 }
 
-/// Secrets that the engine finds in the findings' commit summaries: a key pasted into a commit
-/// message is redacted in the summary even when no scan reported that message itself.
-pub(crate) fn secrets_in_summaries(
-    engine: &crate::engine::Engine,
-    findings: &[Finding],
-) -> Vec<String> {
-    let mut summaries: Vec<&str> = findings
-        .iter()
-        .filter_map(|f| f.commit.as_ref().map(|c| c.summary.as_str()))
-        .collect();
-    summaries.sort_unstable();
-    summaries.dedup();
-    summaries
-        .into_iter()
-        .flat_map(|s| {
-            engine
-                .scan(s.as_bytes(), None)
-                .into_iter()
-                .map(move |m| String::from_utf8_lossy(&s.as_bytes()[m.secret]).into_owned())
-        })
-        .collect()
-}
-
 /// With redaction on, a finding's match text or commit summary may still hold *another*
 /// finding's secret: a key ID right before its secret key (`AKIA…,secret` in credentials.csv), or a
 /// key pasted into the commit message of a commit that also leaked a file; a key ID folded into a

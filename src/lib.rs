@@ -23,6 +23,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod runbook;
+mod sanitize;
 pub mod selftest;
 pub mod sources;
 pub mod terraform;

@@ -53,8 +53,8 @@ impl Progress {
             bar.set_position(total);
             bar.set_message(format!(
                 "{}, {} ·",
-                crate::driver::plural(items, self.noun.trim_end_matches('s')),
-                crate::driver::plural(found, "finding")
+                plural(items, self.noun.trim_end_matches('s')),
+                plural(found, "finding")
             ));
         }
     }
@@ -64,5 +64,30 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// `1234567` → `1.2 MB`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// `1 file`, `2 files`.
+pub(crate) fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }

@@ -6,10 +6,13 @@
 //! source ──Blob──▶ Scanner::scan (pipeline) ──Finding──▶ filters ──▶ report ──▶ exit status
 //! ```
 
+mod blob;
 pub(crate) mod output;
 pub(crate) mod plan;
 mod trust;
 
+pub(crate) use crate::progress::{human_bytes, plural};
+pub(crate) use blob::{Blob, Lines, Provenance, Source};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -20,7 +23,6 @@ use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::pipeline::{self, MAX_FINDINGS_PER_BLOB};
 use crate::progress::Progress;
-use crate::sources::{Blob, Lines, Source};
 use plan::Plan;
 
 /// How the summary line counts what was scanned.
@@ -51,7 +53,7 @@ pub(crate) struct Stats {
     /// Binary files by name (kept only with `--verbose`).
     pub(crate) binary_names: Mutex<Vec<String>>,
     /// What a directory walk saw (empty for git sources).
-    pub(crate) walk: Mutex<crate::sources::dir::Skipped>,
+    pub(crate) walk: Mutex<Skipped>,
 }
 
 impl Stats {
@@ -401,29 +403,15 @@ impl Scanned {
     }
 }
 
-/// `1234567` → `1.2 MB`.
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// `1 file`, `2 files`.
-pub(crate) fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+/// What a walk left unread besides files over the size limit, for the summary and `--verbose`.
+#[derive(Debug, Default)]
+pub(crate) struct Skipped {
+    pub(crate) unreadable: Vec<(String, String)>,
+    pub(crate) not_regular: Vec<String>,
+    pub(crate) ignored: u64,
+    pub(crate) ignored_paths: Vec<String>,
+    /// Files a path allowlist left out, with their size.
+    pub(crate) allowlisted: Vec<(String, u64)>,
 }
 
 #[cfg(test)]

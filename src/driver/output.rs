@@ -36,7 +36,7 @@ impl Plan {
         let mut opts = self.report.clone();
         opts.verdicts = crate::verify::annotate(findings, self.verify.as_ref());
         if self.report.redact {
-            let in_summaries = crate::finding::secrets_in_summaries(&self.engine, findings);
+            let in_summaries = secrets_in_summaries(&self.engine, findings);
             crate::finding::redact_cross_references(findings, &in_summaries);
         }
         let status = if findings.is_empty() {
@@ -213,4 +213,24 @@ fn refuse_symlink(dest: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Secrets that the engine finds in the findings' commit summaries: a key pasted into a commit
+/// message is redacted in the summary even when no scan reported that message itself.
+fn secrets_in_summaries(engine: &crate::engine::Engine, findings: &[Finding]) -> Vec<String> {
+    let mut summaries: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.commit.as_ref().map(|c| c.summary.as_str()))
+        .collect();
+    summaries.sort_unstable();
+    summaries.dedup();
+    summaries
+        .into_iter()
+        .flat_map(|s| {
+            engine
+                .scan(s.as_bytes(), None)
+                .into_iter()
+                .map(move |m| String::from_utf8_lossy(&s.as_bytes()[m.secret]).into_owned())
+        })
+        .collect()
 }

@@ -12,7 +12,7 @@ use crate::filters::InlineAllow;
 use crate::report::{self, escape_control, Format, ReportOptions};
 use git2::{Oid, Repository};
 
-use super::trust::trusted_from_base;
+use super::trust::{trusted_from_base, BASELINE_FILE};
 
 /// Who decides what a run allows (DESIGN.md, "Who decides"): where config and baseline come from.
 pub(crate) enum Trust<'r> {
@@ -47,9 +47,6 @@ impl Trust<'_> {
         }
     }
 }
-
-/// The baseline file looked up beside the config.
-pub(crate) const BASELINE_FILE: &str = ".keyfence-baseline.json";
 
 /// Resolved, immutable settings of a run.
 pub(crate) struct Plan {

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use git2::{Oid, Repository};
 
-use super::plan::BASELINE_FILE;
 use crate::baseline::Baseline;
 use crate::cli::CommonArgs;
 use crate::config;
+
+/// The baseline file looked up beside the config.
+pub(crate) const BASELINE_FILE: &str = ".keyfence-baseline.json";
 
 /// Config and baseline for a range gate, from the base commit (see [`Trust::Base`]).
 pub(crate) fn trusted_from_base(

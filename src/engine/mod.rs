@@ -11,7 +11,8 @@ pub(crate) mod validate;
 
 use std::ops::Range;
 
-use crate::filters::InlineAllow;
+pub(crate) use crate::blob::line_around;
+use crate::rules::InlineAllow;
 use crate::rules::{Candidate, Rule, RuleSet};
 use prefilter::Prefilter;
 
@@ -276,19 +277,4 @@ fn dedupe_overlaps(out: &mut Vec<Match>) {
         true
     });
     out.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
-}
-
-/// The line holding byte `at`, without its terminator; capped so a 50 MB line stays cheap.
-pub(crate) fn line_around(bytes: &[u8], at: usize) -> &[u8] {
-    const CAP: usize = 4096;
-    let lo_bound = at.saturating_sub(CAP);
-    let start = memchr::memrchr(b'\n', &bytes[lo_bound..at])
-        .map(|i| lo_bound + i + 1)
-        .unwrap_or(lo_bound);
-    let hi_bound = (at + CAP).min(bytes.len());
-    let end = memchr::memchr(b'\n', &bytes[at..hi_bound])
-        .map(|i| at + i)
-        .unwrap_or(hi_bound);
-    let line = &bytes[start..end];
-    line.strip_suffix(b"\r").unwrap_or(line)
 }

@@ -4,12 +4,12 @@ pub(crate) mod gitlab;
 pub(crate) mod json;
 pub(crate) mod junit;
 pub(crate) mod remedy;
-pub(crate) mod sanitize;
+
 pub(crate) mod sarif;
 pub(crate) mod text;
 mod whereabouts;
 
-pub(crate) use sanitize::escape_control;
+pub(crate) use crate::sanitize::escape_control;
 
 use std::io::Write;
 
@@ -90,6 +90,6 @@ pub(crate) fn write(
 
 /// A machine-readable document (JSON, SARIF, GitLab) as safe pretty JSON, with its final newline.
 fn write_document(out: &mut dyn Write, doc: &impl serde::Serialize) -> std::io::Result<()> {
-    sanitize::write_json(out, doc)?;
+    crate::sanitize::write_json(out, doc)?;
     writeln!(out)
 }

@@ -306,17 +306,6 @@ pub(crate) fn read_stdin(max: u64) -> std::io::Result<Option<Vec<u8>>> {
     Ok((buf.len() as u64 <= max).then_some(buf))
 }
 
-/// What a walk left unread besides files over the size limit, for the summary and `--verbose`.
-#[derive(Debug, Default)]
-pub(crate) struct Skipped {
-    pub(crate) unreadable: Vec<(String, String)>,
-    pub(crate) not_regular: Vec<String>,
-    pub(crate) ignored: u64,
-    pub(crate) ignored_paths: Vec<String>,
-    /// Files a path allowlist left out, with their size.
-    pub(crate) allowlisted: Vec<(String, u64)>,
-}
-
 /// The config root of a scan: the top of the git work tree holding the first path given (or the
 /// current directory), as for every other command; outside a repository, the first directory
 /// given, else `.`. Its `.keyfence.toml` applies and its path globs match paths relative to it.

@@ -10,14 +10,14 @@ use std::sync::Mutex;
 use git2::{ObjectType, Oid};
 use rayon::prelude::*;
 
-use super::audit::{place_blob, HistorySource};
-use super::commits::{open, scan_message, Pending};
-use super::history::short;
-use super::odb::{Header, ObjectStream};
+use super::{place_blob, HistorySource};
 use crate::driver::plural;
 use crate::driver::Scanner;
 use crate::finding::SourceKind;
 use crate::pipeline;
+use crate::sources::commits::{open, scan_message, Pending};
+use crate::sources::history::short;
+use crate::sources::odb::{Header, ObjectStream};
 
 /// Bytes of objects read but not yet scanned, at most (one larger object may still pass alone):
 /// the reader waits for the scanners rather than holding the history in memory.
@@ -79,11 +79,11 @@ pub(crate) fn scan_all_objects(
     let mut wanted: HashSet<Oid> = streamed.candidates.clone();
     wanted.extend(streamed.oversized.iter().map(|(id, _)| *id));
     let placed = scanner.install(|| {
-        super::attribution::introductions(
+        crate::sources::attribution::introductions(
             opener,
             commits,
             shallow,
-            &super::attribution::Wanted {
+            &crate::sources::attribution::Wanted {
                 blobs: &wanted,
                 existing: &streamed.existing,
             },

@@ -2,19 +2,21 @@
 //! (in storage order, so delta bases stay in libgit2's cache), each finding attributed per path
 //! to the oldest commit that introduced the blob there, with where it has been since.
 
+mod stream;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use git2::{Oid, Repository};
 use rayon::prelude::*;
 
-use super::commits::{self, open, read_blob, Pending};
-use super::git::Opener;
-use super::history::Extras;
-use super::packorder::PackOrder;
-use super::{Blob, Lines, Provenance, Source};
 use crate::driver::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
+use crate::sources::commits::{self, open, read_blob, Pending};
+use crate::sources::git::Opener;
+use crate::sources::history::Extras;
+use crate::sources::packorder::PackOrder;
+use crate::sources::{Blob, Lines, Provenance, Source};
 
 /// The commits of an audit (oldest first), what refs hold besides them, and how to read them.
 pub(crate) struct HistorySource<'r> {
@@ -38,7 +40,7 @@ impl Source for HistorySource<'_> {
             .commits
             .store(self.commits.len() as u64, Ordering::Relaxed);
         let pending = if self.object_stream {
-            super::stream::scan_all_objects(scanner, self)?
+            stream::scan_all_objects(scanner, self)?
         } else {
             self.scan_blobs(scanner)?
         };
@@ -62,9 +64,9 @@ pub(crate) fn select_commits(
     since: Option<i64>,
 ) -> anyhow::Result<Selected> {
     // Before libgit2 touches a truncated loose object and spins forever (see `sources::loose`).
-    super::loose::check_all(&super::loose::object_dirs(repo))?;
-    let (set, extras) = super::history::select(repo, revs, tags)?;
-    let commits = super::history::walk(repo, &set, since)?;
+    crate::sources::loose::check_all(&crate::sources::loose::object_dirs(repo))?;
+    let (set, extras) = crate::sources::history::select(repo, revs, tags)?;
+    let commits = crate::sources::history::walk(repo, &set, since)?;
     let shallow: HashSet<Oid> = super::git::shallow_commits(repo).into_iter().collect();
     Ok(Selected {
         commits,
@@ -78,7 +80,10 @@ pub(crate) fn shallow_note(shallow: &HashSet<Oid>) -> Option<String> {
     if shallow.is_empty() {
         return None;
     }
-    let mut ids: Vec<String> = shallow.iter().map(|o| super::history::short(*o)).collect();
+    let mut ids: Vec<String> = shallow
+        .iter()
+        .map(|o| crate::sources::history::short(*o))
+        .collect();
     ids.sort();
     Some(format!(
         "shallow clone: history before {} is not scanned",
