@@ -1,7 +1,24 @@
 //! keyfence: a fast git secret scanner.
 //!
-//! Data flows one way: `sources` yield blobs → `engine` finds matches → `filters` drop what the
-//! user allowed → `finding`s go to a `report` → an exit status.
+//! Every scan takes one road, in one direction:
+//!
+//! ```text
+//! sources (dir, stdin, staged, range, history)
+//!    │ Blob { id, bytes, provenance, lines: All | Added }      driver::{Blob, Source}
+//!    ▼
+//! driver::Scanner: size cap, binary text, added-lines gate, progress, stats, summary line
+//!    │ bytes
+//!    ▼
+//! pipeline: engine (keyword prefilter → regexes → entropy/validators; rule and global
+//!    │        allowlists through filters) → decoding → placement → compose (rules with
+//!    │        `requires`, e.g. the AWS pair) and annotate (account, key type, block), with
+//!    │        inline markers asked after pairing
+//!    ▼ Finding
+//! filters: commit allowlist, baseline   →   verify (--verify only)   →   report   →   exit status
+//! ```
+//!
+//! Commands only resolve their arguments into a source and a plan (`driver::Plan`, whose `Trust`
+//! says where config and baseline may come from) and run this road.
 
 pub(crate) mod annotate;
 pub mod aws;
