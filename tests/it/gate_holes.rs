@@ -4,7 +4,7 @@
 //! repositories (binary content and hostile sizes are in gate_content.rs, the commit-msg hook in
 //! commit_msg_hook.rs). Real repositories, real `git push`, the real binary.
 
-use crate::fixture::{at, bare_server, key, write_hook, Repo, Sandbox, BIN};
+use crate::fixture::{at, bare_server, key, write_hook, Repo, Run, Sandbox, BIN};
 use serde_json::Value;
 
 const ZERO: &str = "0000000000000000000000000000000000000000";
@@ -257,6 +257,21 @@ fn a_key_in_an_annotated_tag_message_is_refused_by_both_push_gates() {
     assert!(ok, "{said}");
 }
 
+/// Every finding's (file, line, source, commit), in report order.
+fn file_line_source_commit(run: &Run) -> Vec<(Option<String>, u64, String, String)> {
+    run.json()
+        .iter()
+        .map(|f: &Value| {
+            (
+                f["file"].as_str().map(str::to_string),
+                f["line"].as_u64().unwrap(),
+                f["source"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn history_finds_keys_that_only_tags_stashes_and_worktrees_reach() {
     let sb = Sandbox::new();
@@ -304,18 +319,7 @@ fn history_finds_keys_that_only_tags_stashes_and_worktrees_reach() {
 
     let run = r.keyfence(&["history", "--format", "json"]);
     run.expect(1);
-    let found: Vec<(Option<String>, u64, String, String)> = run
-        .json()
-        .iter()
-        .map(|f: &Value| {
-            (
-                f["file"].as_str().map(str::to_string),
-                f["line"].as_u64().unwrap(),
-                f["source"].as_str().unwrap().to_string(),
-                f["commit"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
+    let found = file_line_source_commit(&run);
     let expect = [
         (None, 2, "tag-message", v1.as_str()),
         (None, 1, "tag-message", inner.as_str()),

@@ -9,6 +9,9 @@ use keyfence::rules::placeholder::Generator;
 use serde_json::Value;
 
 /// Parses `run`'s stdout and validates it; panics with every schema error.
+/// The flags that make a run write SARIF.
+const SARIF: [&str; 3] = ["--format", "sarif", "--no-progress"];
+
 fn validated(label: &str, validator: &jsonschema::Validator, run: &Run) -> Value {
     validated_with(
         &format!("{label}\nstderr: {}", run.stderr),
@@ -52,11 +55,25 @@ fn results(doc: &Value) -> &Vec<Value> {
 fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     let sb = Sandbox::new();
     let (repo, id, secret) = fixture(&sb);
-    let sarif = ["--format", "sarif", "--no-progress"];
+    let doc = dir_scan_sarif(&repo, &id, &secret);
+    rules_rank_on_github(&doc);
+    absolute_paths_sarif(&sb, &repo);
+    stdin_and_history_sarif(&repo);
 
+    // A clean run is a valid, empty log.
+    let clean = sb.repo("clean");
+    clean.write("a.txt", "nothing here\n");
+    let run = clean.keyfence(&[&["scan", "."][..], &SARIF[..]].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = sarif_doc("clean", &run);
+    assert!(results(&doc).is_empty());
+}
+
+/// A directory scan: relative URIs, percent-encoded, the pair's key ID as a related location.
+fn dir_scan_sarif(repo: &Repo, id: &str, secret: &str) -> Value {
     // A directory scan: relative URIs under %SRCROOT%, percent-encoded, one pair with its key ID
     // as a related location.
-    let run = repo.keyfence(&[&["scan", "."][..], &sarif[..]].concat());
+    let run = repo.keyfence(&[&["scan", "."][..], &SARIF[..]].concat());
     assert_eq!(run.code, 1, "{}", run.stderr);
     let doc = sarif_doc("scan .", &run);
     let uris: Vec<&str> = results(&doc)
@@ -79,8 +96,12 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     let related = &pair["relatedLocations"][0]["physicalLocation"];
     assert_eq!(related["artifactLocation"]["uri"], "infra/main.tf");
     assert_eq!(related["region"]["startLine"], 3);
-    assert!(!run.stdout.contains(&secret) && !run.stdout.contains(&id));
+    assert!(!run.stdout.contains(secret) && !run.stdout.contains(id));
+    doc
+}
 
+/// What GitHub ranks on: severity, tags, names, help and the location-free fingerprint.
+fn rules_rank_on_github(doc: &Value) {
     // GitHub's ranking: security-severity, tags, a human name distinct from the id, help text,
     // and the location-free fingerprint.
     let rules = doc["runs"][0]["tool"]["driver"]["rules"]
@@ -106,7 +127,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
         .unwrap();
     assert_eq!(pair_rule["properties"]["security-severity"], "9.5");
     assert_eq!(pair_rule["name"], "AwsCredentialPair");
-    for r in results(&doc) {
+    for r in results(doc) {
         assert_eq!(
             r["partialFingerprints"]["keyfence/v1"]
                 .as_str()
@@ -115,10 +136,13 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
             64
         );
     }
+}
 
+/// Absolute scan paths, inside the current directory and outside it.
+fn absolute_paths_sarif(sb: &Sandbox, repo: &Repo) {
     // An absolute scan path inside the current directory: still relative.
     let abs = repo.path.join("infra").canonicalize().unwrap();
-    let run = repo.keyfence(&[&["scan", abs.to_str().unwrap()][..], &sarif[..]].concat());
+    let run = repo.keyfence(&[&["scan", abs.to_str().unwrap()][..], &SARIF[..]].concat());
     let doc = sarif_doc("scan ABSOLUTE", &run);
     for r in results(&doc) {
         let a = &r["locations"][0]["physicalLocation"]["artifactLocation"];
@@ -130,7 +154,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     std::fs::create_dir_all(&elsewhere).unwrap();
     let run = repo.keyfence_in(
         &elsewhere,
-        &[&["scan", abs.to_str().unwrap()][..], &sarif[..]].concat(),
+        &[&["scan", abs.to_str().unwrap()][..], &SARIF[..]].concat(),
         None,
     );
     let doc = sarif_doc("scan ABSOLUTE elsewhere", &run);
@@ -141,12 +165,15 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
         uri.starts_with("file:///") && uri.ends_with("/infra/main.tf"),
         "{uri}"
     );
+}
 
+/// Standard input and history: described artifacts for what has no file.
+fn stdin_and_history_sarif(repo: &Repo) {
     // stdin: no invented file name, a described artifact instead.
     let text = std::fs::read_to_string(repo.path.join("infra/main.tf")).unwrap();
     let run = repo.keyfence_in(
         &repo.path,
-        &[&["scan", "-"][..], &sarif[..]].concat(),
+        &[&["scan", "-"][..], &SARIF[..]].concat(),
         Some(&text),
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -156,7 +183,7 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     assert_eq!(a["description"]["text"], "standard input");
 
     // history: file findings with commits, and a finding in a commit message.
-    let run = repo.keyfence(&[&["history"][..], &sarif[..]].concat());
+    let run = repo.keyfence(&[&["history"][..], &SARIF[..]].concat());
     assert_eq!(run.code, 1, "{}", run.stderr);
     let doc = sarif_doc("history", &run);
     let msg = results(&doc)
@@ -171,14 +198,6 @@ fn sarif_from_real_scans_validates_against_the_sarif_2_1_0_schema() {
     assert!(results(&doc)
         .iter()
         .any(|r| r["properties"]["commit"].is_string() && r["properties"]["source"] == "history"));
-
-    // A clean run is a valid, empty log.
-    let clean = sb.repo("clean");
-    clean.write("a.txt", "nothing here\n");
-    let run = clean.keyfence(&[&["scan", "."][..], &sarif[..]].concat());
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let doc = sarif_doc("clean", &run);
-    assert!(results(&doc).is_empty());
 }
 
 #[test]

@@ -7,6 +7,9 @@ const SECRET: &str = "aws-secret-access-key";
 
 const PAIR: &str = "aws-credential-pair";
 
+/// Where a finding must be reported: file, line, column, rule.
+type Place = (String, u64, u64, String);
+
 /// Writes `text` at `rel` and returns where its key ID and secret must be reported: close
 /// together they are one `aws-credential-pair` finding, at the secret.
 fn both(dir: &std::path::Path, rel: &str, text: &str, k: &Keys) -> Vec<(String, u64, u64, String)> {
@@ -25,6 +28,22 @@ fn finds_keys_in_every_common_format_at_the_right_place() {
         keys(seed)
     };
 
+    plant_terraform(d, &mut next, &mut expected);
+    plant_config(d, &mut next, &mut expected);
+    plant_code(d, &mut next, &mut expected);
+
+    let run = scan_json(d, &[]);
+    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
+    expected.sort();
+    assert_eq!(run.places(), expected);
+}
+
+/// Terraform: provider and backend blocks, tfvars (HCL and JSON), a variable default, state.
+fn plant_terraform(
+    d: &std::path::Path,
+    next: &mut impl FnMut() -> Keys,
+    expected: &mut Vec<Place>,
+) {
     let k = next();
     let tf = format!(
         "terraform {{\n  required_version = \">= 1.5\"\n}}\n\nprovider \"aws\" {{\n  region     = \"eu-west-1\"\n  access_key = \"{}\"\n  secret_key = \"{}\"\n}}\n",
@@ -76,7 +95,10 @@ fn finds_keys_in_every_common_format_at_the_right_place() {
     );
     write(d, "terraform.tfstate", &state);
     expected.push(place("terraform.tfstate", &state, &k.secret, PAIR));
+}
 
+/// Credentials files, shells, containers and CI configuration.
+fn plant_config(d: &std::path::Path, next: &mut impl FnMut() -> Keys, expected: &mut Vec<Place>) {
     let k = next();
     let ini = format!(
         "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
@@ -145,7 +167,10 @@ fn finds_keys_in_every_common_format_at_the_right_place() {
         k.id, k.secret
     );
     expected.extend(both(d, "credentials.csv", &csv, &k));
+}
 
+/// Application config and code (XML, Python, Ruby, Go), and a lone secret.
+fn plant_code(d: &std::path::Path, next: &mut impl FnMut() -> Keys, expected: &mut Vec<Place>) {
     let k = next();
     let xml = format!(
         "<configuration>\n  <appSettings>\n    <add key=\"AWSAccessKey\" value=\"{}\" />\n    <SecretAccessKey>{}</SecretAccessKey>\n  </appSettings>\n</configuration>\n",
@@ -179,11 +204,6 @@ fn finds_keys_in_every_common_format_at_the_right_place() {
     let lone = format!("# rotated 2024-01\naws_secret_access_key = {}\n", k.secret);
     write(d, "old/credentials", &lone);
     expected.push(place("old/credentials", &lone, &k.secret, SECRET));
-
-    let run = scan_json(d, &[]);
-    assert_eq!(run.code, 1, "stderr: {}", run.stderr);
-    expected.sort();
-    assert_eq!(run.places(), expected);
 }
 
 #[test]

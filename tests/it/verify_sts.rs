@@ -185,7 +185,13 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
     // The report stays redacted: the secret never shows.
     assert!(!run.stdout.contains(&m.live.1));
 
-    let text = keyfence(dir.path(), &m.url, &["scan", ".", "--verify", "--no-color"]);
+    live_in_text(dir.path(), m);
+    live_in_other_formats(dir.path(), m);
+}
+
+/// The text report of a live key: the STS line, the live finding first, the advice with the user.
+fn live_in_text(dir: &Path, m: &Moto) {
+    let text = keyfence(dir, &m.url, &["scan", ".", "--verify", "--no-color"]);
     assert_eq!(text.code, 1);
     assert!(
         text.stdout.contains(&format!(
@@ -206,12 +212,11 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
         text.stdout
     );
     assert!(!text.stdout.contains(&m.live.1));
+}
 
-    let sarif = keyfence(
-        dir.path(),
-        &m.url,
-        &["scan", ".", "--verify", "--format", "sarif"],
-    );
+/// SARIF, JUnit and GitLab carry the verification too.
+fn live_in_other_formats(dir: &Path, m: &Moto) {
+    let sarif = keyfence(dir, &m.url, &["scan", ".", "--verify", "--format", "sarif"]);
     let doc = sarif::validated_sarif("scan --verify --format sarif", &sarif.stdout);
     let results = doc["runs"][0]["results"].as_array().unwrap();
     let props = &results[0]["properties"]["verification"];
@@ -225,11 +230,7 @@ fn a_live_key_is_live_critical_and_first_in_every_format() {
         ("junit", "verified with STS: live"),
         ("gitlab", "verified with STS: live"),
     ] {
-        let r = keyfence(
-            dir.path(),
-            &m.url,
-            &["scan", ".", "--verify", "--format", format],
-        );
+        let r = keyfence(dir, &m.url, &["scan", ".", "--verify", "--format", format]);
         assert!(r.stdout.contains(needle), "{format}: {}", r.stdout);
     }
 }
