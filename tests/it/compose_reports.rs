@@ -7,110 +7,50 @@
 //! - History and range text reports group one secret's findings into one block that says where
 //!   it is now and everywhere it has been, while JSON keeps every finding.
 //!
-//! Self-contained: real git repositories in temp dirs (isolated from the user's git config), the
+//! Real git repositories in the shared fixture's sandbox (isolated from the user's git config), the
 //! real binary, keys generated at test time.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use keyfence::finding::redact;
 use keyfence::rules::placeholder::Generator;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyfence");
+use crate::fixture::{Repo, Run, Sandbox};
+
 const PAIR: &str = "aws-credential-pair";
 
-/// A temp dir serving as `$HOME`, holding one repository `r` (branch main).
+/// A sandbox `$HOME` holding one repository `r` (branch main): the shared fixture's.
 struct Fixture {
-    dir: tempfile::TempDir,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Vec<Value> {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
-    }
+    sandbox: Sandbox,
+    r: Repo,
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let f = Fixture {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir_all(f.repo()).unwrap();
-        f.git(&["init", "-q", "-b", "main"]);
-        f
+        let sandbox = Sandbox::new();
+        let r = sandbox.repo("r");
+        Fixture { sandbox, r }
     }
 
     fn repo(&self) -> PathBuf {
-        self.dir.path().join("r")
-    }
-
-    fn isolate(&self, cmd: &mut Command) {
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-        ] {
-            cmd.env_remove(var);
-        }
-        let home = self.dir.path();
-        cmd.env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@e")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@e")
-            .env("NO_COLOR", "1");
-    }
-
-    fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = crate::fixture::command("git", &crate::fixture::test_home());
-        cmd.args(args).current_dir(dir);
-        self.isolate(&mut cmd);
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.r.path.clone()
     }
 
     fn git(&self, args: &[&str]) -> String {
-        self.git_in(&self.repo(), args)
+        self.r.git(args)
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let p = self.repo().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        self.r.write(rel, text);
     }
 
     fn commit(&self, msg: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", msg]);
-        self.git(&["rev-parse", "HEAD"])
+        self.r.commit(msg)
     }
 
     fn keyfence(&self, args: &[&str]) -> Run {
-        let mut cmd = crate::fixture::command(BIN, &crate::fixture::test_home());
-        cmd.args(args).current_dir(self.repo());
-        self.isolate(&mut cmd);
-        let out = cmd.output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.r.keyfence(args)
     }
 }
 
@@ -340,11 +280,9 @@ fn story() -> Story {
     names.push((fx.commit("add keep.tf"), "<KEPT>"));
     fx.write("infra/main.tf", "x = 3\n");
     names.push((fx.commit("remove the key"), "<REMOVED>"));
-    let bare = fx.dir.path().join("origin.git");
-    fx.git_in(
-        fx.dir.path(),
-        &["init", "-q", "--bare", "-b", "main", "origin.git"],
-    );
+    let bare = fx.sandbox.path().join("origin.git");
+    fx.sandbox
+        .git(&["init", "-q", "--bare", "-b", "main", "origin.git"]);
     fx.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     fx.git(&["push", "-q", "origin", "main"]);
     fx.git(&["fetch", "-q", "origin"]);

@@ -2,13 +2,10 @@
 //! (issue 13). Self-contained: real git repositories in temp dirs, the real binary, keys made at
 //! test time with the deterministic generator.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use keyfence::rules::placeholder::Generator;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyfence");
+use crate::fixture::{Repo, Sandbox};
 
 /// A generated AWS key pair (never a literal key in this repository).
 fn pair(seed: u64) -> (String, String) {
@@ -16,78 +13,44 @@ fn pair(seed: u64) -> (String, String) {
     (g.aws_key_id("AKIA"), g.aws_secret())
 }
 
-/// A temp dir serving as `$HOME`, with one git repository `repo` in it.
+/// A sandbox `$HOME` with one git repository `repo` in it (the shared fixture's), and keyfence
+/// runs that parse the JSON report.
 struct Fixture {
-    home: tempfile::TempDir,
-    repo: PathBuf,
+    _sandbox: Sandbox,
+    repo: Repo,
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let home = tempfile::tempdir().expect("temp dir");
-        let repo = home.path().join("repo");
-        std::fs::create_dir_all(&repo).unwrap();
-        let f = Fixture { home, repo };
-        f.git(&["init", "-q", "-b", "main"]);
-        f
-    }
-
-    fn isolate(&self, cmd: &mut Command) {
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-        ] {
-            cmd.env_remove(var);
+        let sandbox = Sandbox::new();
+        let repo = sandbox.repo("repo");
+        Fixture {
+            _sandbox: sandbox,
+            repo,
         }
-        let home = self.home.path();
-        cmd.env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .env("NO_COLOR", "1")
-            .current_dir(&self.repo);
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let mut cmd = crate::fixture::command("git", &crate::fixture::test_home());
-        self.isolate(&mut cmd);
-        let out = cmd.args(args).output().expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.repo.git(args)
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let p = self.repo.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        self.repo.write(rel, text);
     }
 
     fn commit(&self, msg: &str) -> String {
-        self.git(&["add", "-A"]);
-        self.git(&["commit", "-q", "-m", msg]);
-        self.git(&["rev-parse", "HEAD"])
+        self.repo.commit(msg)
     }
 
     /// Runs keyfence with `--format json`; (exit code, findings, stderr).
     fn run(&self, args: &[&str]) -> (i32, Vec<Value>, String) {
-        let mut cmd = crate::fixture::command(BIN, &crate::fixture::test_home());
-        self.isolate(&mut cmd);
-        let out = cmd
-            .args(args)
-            .args(["--format", "json", "--no-progress"])
-            .output()
-            .expect("keyfence runs");
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!stderr.contains("panicked"), "panic: {stderr}");
-        let json: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+        let args = [args, &["--format", "json", "--no-progress"][..]].concat();
+        let out = self.repo.keyfence(&args);
+        assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+        let json: Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", out.stderr));
         let findings = json.as_array().expect("a JSON array").clone();
-        (out.status.code().unwrap_or(-1), findings, stderr)
+        (out.code, findings, out.stderr)
     }
 }
 
