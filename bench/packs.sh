@@ -3,7 +3,7 @@
 # stays <= 1.5x on real source"), in user CPU seconds of one thread, and a check that a candidate
 # build reports the same findings as a reference build.
 #
-#   bench/packs.sh [--runs N] [--bin NEW] [--ref OLD] [--check] [TREE...]
+#   bench/packs.sh [--runs N] [--bin NEW] [--ref OLD] [--check [--no-time]] [--history REPO]... [TREE...]
 #
 # NEW defaults to target/release/keyfence (build it first), OLD to /work/bins/keyfence-head when
 # present. TREEs default to the moby, terraform and git trees under /work/benchdata. Runs are
@@ -12,7 +12,7 @@
 # of NEW and OLD with all packs on every tree and, with --history REPO, of `history`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-runs=5 new="$here/target/release/keyfence" ref=/work/bins/keyfence-head check=0 history=""
+runs=5 new="$here/target/release/keyfence" ref=/work/bins/keyfence-head check=0 time=1 histories=()
 trees=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -20,7 +20,8 @@ while [ $# -gt 0 ]; do
     --bin) new=$2; shift 2 ;;
     --ref) ref=$2; shift 2 ;;
     --check) check=1; shift ;;
-    --history) history=$2; shift 2 ;;
+    --history) histories+=("$2"); shift 2 ;;
+    --no-time) time=0; shift ;;
     *) trees+=("$1"); shift ;;
   esac
 done
@@ -40,6 +41,7 @@ cpu() { # binary config tree -> user seconds
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 for tree in "${trees[@]}"; do
+  [ "$time" = 1 ] || break
   for b in "${bins[@]}"; do : > "$work/$(basename "$b").all"; : > "$work/$(basename "$b").aws"; done
   for _ in $(seq "$runs"); do
     for b in "${bins[@]}"; do
@@ -75,5 +77,5 @@ compare() { # label, then the command's arguments after the binary
   fi
 }
 for tree in "${trees[@]}"; do compare "scan $(basename "$tree")" scan "$tree"; done
-[ -z "$history" ] || compare "history $(basename "$history")" history --repo "$history"
+for h in "${histories[@]}"; do compare "history $(basename "$h")" history --repo "$h"; done
 exit $status
