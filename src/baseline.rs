@@ -3,9 +3,8 @@
 //! runs and two branches that baseline the same findings write the same bytes.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
@@ -22,6 +21,40 @@ pub(crate) struct Entry {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Baseline {
     entries: BTreeSet<Entry>,
+}
+
+/// Why a baseline cannot be used. A gate given a broken baseline fails: dropping it would
+/// report findings the team accepted, guessing at it could hide new ones.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BaselineError {
+    #[error("cannot read baseline {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `name` is the file as the message names it: a path, or `NAME (base commit)`.
+    #[error("{name}: not a keyfence baseline")]
+    Invalid {
+        name: String,
+        #[source]
+        source: FormatError,
+    },
+    #[error("{name}: not UTF-8")]
+    NotUtf8 {
+        name: String,
+        #[source]
+        source: std::str::Utf8Error,
+    },
+}
+
+/// What is wrong with a baseline's text.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FormatError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("unsupported baseline version {0} (this keyfence writes {VERSION})")]
+    Version(u32),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -43,20 +76,22 @@ impl Baseline {
         }
     }
 
-    pub(crate) fn load(path: &Path) -> anyhow::Result<Baseline> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read baseline {}", path.display()))?;
-        Baseline::parse(&text)
-            .with_context(|| format!("{}: not a keyfence baseline", path.display()))
+    pub(crate) fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Baseline::parse(&text).map_err(|source| BaselineError::Invalid {
+            name: path.display().to_string(),
+            source,
+        })
     }
 
-    pub(crate) fn parse(text: &str) -> anyhow::Result<Baseline> {
+    pub(crate) fn parse(text: &str) -> Result<Baseline, FormatError> {
         let form: FileForm = serde_json::from_str(text)?;
-        anyhow::ensure!(
-            form.keyfence_baseline == VERSION,
-            "unsupported baseline version {} (this keyfence writes {VERSION})",
-            form.keyfence_baseline
-        );
+        if form.keyfence_baseline != VERSION {
+            return Err(FormatError::Version(form.keyfence_baseline));
+        }
         Ok(Baseline {
             entries: form.findings.into_iter().collect(),
         })
@@ -132,5 +167,31 @@ mod tests {
             .unwrap()
             .is_empty());
         assert!(Baseline::parse("{\"keyfence_baseline\": 9, \"findings\": []}").is_err());
+    }
+
+    /// The message names the file and keeps why it is not a baseline as its cause, as the
+    /// untyped error did ("caused by: unsupported baseline version 9 …").
+    #[test]
+    fn a_bad_baseline_names_the_file_and_the_reason() {
+        let dir = std::env::temp_dir().join(format!("keyfence-baseline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("b.json");
+        std::fs::write(&file, "{\"keyfence_baseline\": 9, \"findings\": []}").unwrap();
+        let err = Baseline::load(&file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{}: not a keyfence baseline", file.display())
+        );
+        let cause = std::error::Error::source(&err)
+            .expect("a cause")
+            .to_string();
+        assert_eq!(
+            cause,
+            "unsupported baseline version 9 (this keyfence writes 1)"
+        );
+        let missing = Baseline::load(&dir.join("none.json")).unwrap_err();
+        assert!(matches!(missing, BaselineError::Read { .. }), "{missing}");
+        assert!(missing.to_string().starts_with("cannot read baseline "));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,4 +1,7 @@
-//! Errors of the library part. The binary wraps them with `anyhow` at the edge.
+//! Errors of the library part that several modules share. Errors of one domain live beside it:
+//! `sources::error::SourceError` (reading repositories, work trees, Git LFS, hook input),
+//! `driver::error::{PlanError, OutputError}`, `baseline::BaselineError`. The binary's edge
+//! (`commands/`, `keyfence::run`) wraps them all with `anyhow` and prints their chain of causes.
 
 use std::path::PathBuf;
 

@@ -71,7 +71,7 @@ fn scan(
             extras,
             shallow,
         };
-        return driver::run(plan, &source, started);
+        return Ok(driver::run(plan, &source, started)?);
     }
     if let Some(note) = shallow_note(&shallow) {
         plan.note(&note);
@@ -95,7 +95,7 @@ fn scan(
         shallow: &shallow,
         object_stream: args.object_stream,
     };
-    driver::run(plan, &source, started)
+    Ok(driver::run(plan, &source, started)?)
 }
 
 /// True when the git CLI can be run (it reads the object stream of full audits).

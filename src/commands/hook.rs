@@ -16,6 +16,7 @@ use crate::driver::{self, plural, Summary};
 use crate::finding::SourceKind;
 use crate::hook::{parse_pre_push, parse_pre_receive};
 use crate::report::escape_control;
+use crate::sources::error::SourceError;
 use crate::sources::git::{root_dir, shallow_commits, Opener};
 use crate::sources::history::check_not_shallow;
 use crate::sources::push::{self, hook_input, Selection};
@@ -90,7 +91,10 @@ impl Source for MessageSource {
         Summary::Files
     }
 
-    fn scan(&self, scanner: &driver::Scanner<'_>) -> anyhow::Result<Vec<crate::finding::Finding>> {
+    fn scan(
+        &self,
+        scanner: &driver::Scanner<'_>,
+    ) -> Result<Vec<crate::finding::Finding>, SourceError> {
         let provenance = Provenance {
             path: None,
             shown: "the commit message",

@@ -4,6 +4,7 @@
 
 use super::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
+use crate::sources::error::SourceError;
 use crate::sources::git;
 
 /// One piece of content to scan and where it came from.
@@ -34,7 +35,7 @@ pub(crate) enum Lines<'a> {
     All,
     /// Only the lines a change adds, worked out on demand: most blobs have no finding at all, and
     /// then the diff is never computed.
-    Added(&'a (dyn Fn() -> anyhow::Result<git::Lines> + 'a)),
+    Added(&'a (dyn Fn() -> Result<git::Lines, SourceError> + 'a)),
 }
 
 /// What a source hands to the driver. Each implementation reads its content, calls
@@ -45,5 +46,5 @@ pub(crate) trait Source {
     fn summary(&self) -> Summary;
 
     /// Scans every blob; the findings are not yet filtered or sorted.
-    fn scan(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>>;
+    fn scan(&self, scanner: &Scanner<'_>) -> Result<Vec<Finding>, SourceError>;
 }

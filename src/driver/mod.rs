@@ -7,6 +7,7 @@
 //! ```
 
 mod blob;
+pub(crate) mod error;
 pub(crate) mod output;
 pub(crate) mod plan;
 mod trust;
@@ -17,12 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use anyhow::{bail, Context};
-
 use crate::engine::Engine;
 use crate::finding::Finding;
 use crate::pipeline::{self, MAX_FINDINGS_PER_BLOB};
 use crate::progress::Progress;
+use crate::sources::error::SourceError;
 use plan::Plan;
 
 /// How the summary line counts what was scanned.
@@ -95,14 +95,14 @@ impl<'p> Scanner<'p> {
 
     /// Runs `f` on the scan's worker pool (`--threads`), so that rayon's parallel iterators in
     /// it use that many threads.
-    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> anyhow::Result<R> {
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Result<R, SourceError> {
         let pool = match self.pool.get() {
             Some(p) => p,
             None => {
                 let p = rayon::ThreadPoolBuilder::new()
                     .num_threads(self.plan.threads)
                     .build()
-                    .context("cannot start worker threads")?;
+                    .map_err(SourceError::Threads)?;
                 self.pool.get_or_init(|| p)
             }
         };
@@ -111,19 +111,17 @@ impl<'p> Scanner<'p> {
 
     /// Whether content of `size` bytes may be read. Over `--max-file-size` a gate fails (it
     /// cannot vouch for what it did not read); an audit skips it and counts the skip.
-    pub(crate) fn admit(&self, what: &str, size: u64) -> anyhow::Result<bool> {
+    pub(crate) fn admit(&self, what: &str, size: u64) -> Result<bool, SourceError> {
         let max = self.plan.max_file_size;
         if size <= max {
             return Ok(true);
         }
         if self.plan.gate {
-            bail!(
-                "{what} is {} ({size} bytes), over --max-file-size ({max} bytes), so this gate \
-                 cannot vouch for it and fails; rerun with a larger --max-file-size (e.g. \
-                 --max-file-size {}) to scan it",
-                human_bytes(size),
-                size.next_power_of_two()
-            );
+            return Err(SourceError::TooLarge {
+                what: what.to_string(),
+                size,
+                max,
+            });
         }
         self.stats.skip_large(what, size);
         Ok(false)
@@ -138,13 +136,13 @@ impl<'p> Scanner<'p> {
     /// Scans one blob: the engine with the per-blob findings cap, then, for a gate's blob, only
     /// the findings on lines it adds (a blob over the cap is scanned again counting only those,
     /// so old keys cannot crowd out a new one).
-    pub(crate) fn scan(&self, blob: &Blob<'_>) -> anyhow::Result<Vec<Finding>> {
+    pub(crate) fn scan(&self, blob: &Blob<'_>) -> Result<Vec<Finding>, SourceError> {
         self.scan_blob(blob, true)
     }
 
     /// [`Scanner::scan`] for content scanned before (counted then: not as binary, nor on the
     /// progress line, again).
-    pub(crate) fn rescan(&self, blob: &Blob<'_>) -> anyhow::Result<Vec<Finding>> {
+    pub(crate) fn rescan(&self, blob: &Blob<'_>) -> Result<Vec<Finding>, SourceError> {
         self.scan_blob(blob, false)
     }
 
@@ -153,7 +151,7 @@ impl<'p> Scanner<'p> {
         self.progress.inc(bytes, findings);
     }
 
-    fn scan_blob(&self, blob: &Blob<'_>, first: bool) -> anyhow::Result<Vec<Finding>> {
+    fn scan_blob(&self, blob: &Blob<'_>, first: bool) -> Result<Vec<Finding>, SourceError> {
         let engine = &self.plan.engine;
         let at = &blob.provenance;
         let out = pipeline::scan_bytes_capped(
@@ -222,7 +220,11 @@ pub(crate) struct Scanned {
 
 /// Runs `source` through the engine: the one way every command scans. `started` is when the
 /// command began, for the summary line.
-pub(crate) fn run(plan: &Plan, source: &dyn Source, started: Instant) -> anyhow::Result<Scanned> {
+pub(crate) fn run(
+    plan: &Plan,
+    source: &dyn Source,
+    started: Instant,
+) -> Result<Scanned, SourceError> {
     let summary = source.summary();
     let noun = match summary {
         Summary::History => "blobs",

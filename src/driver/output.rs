@@ -5,8 +5,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
+use super::error::OutputError;
 use super::plan::Plan;
 use super::plural;
 use crate::finding::Finding;
@@ -15,7 +14,7 @@ use crate::ExitStatus;
 
 impl Plan {
     /// Sorts the (filtered) findings, adds verification verdicts and writes the report.
-    pub(crate) fn emit(&self, findings: &mut [Finding]) -> anyhow::Result<ExitStatus> {
+    pub(crate) fn emit(&self, findings: &mut [Finding]) -> Result<ExitStatus, OutputError> {
         findings.sort_by(|a, b| {
             (
                 &a.file,
@@ -53,8 +52,9 @@ impl Plan {
                 // lost the report, and must exit 2, not pass as a closed stdout does in `run`.
                 report::write(&mut out, findings, self.engine.rule_set(), &opts)
                     .and_then(|()| out.flush())
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot write report to {}: {e}", path.display())
+                    .map_err(|e| OutputError::Write {
+                        path: path.clone(),
+                        message: e.to_string(),
                     })?;
                 let file = out.into_inner().map_err(|e| e.into_error())?;
                 file.commit()?;
@@ -96,7 +96,7 @@ pub(crate) struct ReportFile {
 }
 
 impl ReportFile {
-    pub(crate) fn create(dest: &Path, holds_secrets: bool) -> anyhow::Result<ReportFile> {
+    pub(crate) fn create(dest: &Path, holds_secrets: bool) -> Result<ReportFile, OutputError> {
         refuse_symlink(dest)?;
         // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written in place:
         // renaming a temp file over it would replace the device itself.
@@ -105,7 +105,7 @@ impl ReportFile {
                 let file = OpenOptions::new()
                     .write(true)
                     .open(dest)
-                    .with_context(|| format!("cannot write {}", dest.display()))?;
+                    .map_err(|e| create_error(dest, e))?;
                 return Ok(ReportFile {
                     file: Some(file),
                     temp: PathBuf::new(),
@@ -119,7 +119,7 @@ impl ReportFile {
         };
         let name = dest
             .file_name()
-            .with_context(|| format!("{}: not a file name", dest.display()))?;
+            .ok_or_else(|| OutputError::NotAFileName(dest.to_path_buf()))?;
         let mut opts = OpenOptions::new();
         // create_new: O_EXCL, so a name planted between two attempts is never opened.
         opts.write(true).create_new(true);
@@ -151,32 +151,27 @@ impl ReportFile {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
                     attempt += 1;
                 }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot write {}", dest.display()))
-                }
+                Err(e) => return Err(create_error(dest, e)),
             }
         }
     }
 
     /// Flushes the data to disk and renames the temp file over the destination.
-    pub(crate) fn commit(mut self) -> anyhow::Result<()> {
+    pub(crate) fn commit(mut self) -> Result<(), OutputError> {
         if self.temp.as_os_str().is_empty() {
             // Written in place (a device or a pipe): nothing to rename.
             if let Some(mut file) = self.file.take() {
-                file.flush()
-                    .with_context(|| format!("cannot write {}", self.dest.display()))?;
+                file.flush().map_err(|e| create_error(&self.dest, e))?;
             }
             return Ok(());
         }
         if let Some(file) = self.file.take() {
-            file.sync_all()
-                .with_context(|| format!("cannot write {}", self.dest.display()))?;
+            file.sync_all().map_err(|e| create_error(&self.dest, e))?;
         }
         // Checked again: a symlink planted while the report was being written is refused too
         // (rename would replace the link, not follow it, but the user should hear of it).
         refuse_symlink(&self.dest)?;
-        std::fs::rename(&self.temp, &self.dest)
-            .with_context(|| format!("cannot write {}", self.dest.display()))?;
+        std::fs::rename(&self.temp, &self.dest).map_err(|e| create_error(&self.dest, e))?;
         self.temp = PathBuf::new();
         Ok(())
     }
@@ -205,12 +200,18 @@ impl Drop for ReportFile {
     }
 }
 
-fn refuse_symlink(dest: &Path) -> anyhow::Result<()> {
+fn create_error(dest: &Path, source: std::io::Error) -> OutputError {
+    OutputError::Create {
+        path: dest.to_path_buf(),
+        source,
+    }
+}
+
+fn refuse_symlink(dest: &Path) -> Result<(), OutputError> {
     if std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink()) {
-        anyhow::bail!(
-            "refusing to write {}: it is a symbolic link (remove it, or choose another path)",
-            escape_control(&dest.display().to_string())
-        );
+        return Err(OutputError::Symlink(
+            escape_control(&dest.display().to_string()).into_owned(),
+        ));
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::filters::InlineAllow;
 use crate::report::{self, escape_control, Format, ReportOptions};
 use git2::{Oid, Repository};
 
+use super::error::PlanError;
 use super::trust::{trusted_from_base, BASELINE_FILE};
 
 /// Who decides what a run allows (DESIGN.md, "Who decides"): where config and baseline come from.
@@ -76,7 +77,7 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// Loads config and rules (looking for `.keyfence.toml` in `root`) and resolves flags.
-    pub(crate) fn build(args: &CommonArgs, root: &Path) -> anyhow::Result<Plan> {
+    pub(crate) fn build(args: &CommonArgs, root: &Path) -> Result<Plan, PlanError> {
         Plan::build_for(
             args,
             &Trust::Audit {
@@ -86,13 +87,10 @@ impl Plan {
     }
 
     /// Loads config, rules and baseline from where `trust` says, and resolves flags.
-    pub(crate) fn build_for(args: &CommonArgs, trust: &Trust<'_>) -> anyhow::Result<Plan> {
+    pub(crate) fn build_for(args: &CommonArgs, trust: &Trust<'_>) -> Result<Plan, PlanError> {
         let (rules, _config_file, baseline) = load(args, trust)?;
         if trust.is_gate() && rules.rules.is_empty() {
-            anyhow::bail!(
-                "no rules are enabled (the config disables them all), so this gate would pass \
-                 anything; enable rules in the config, or do not run the gate"
-            );
+            return Err(PlanError::NoRules);
         }
         // The flag, else the (trusted) config, else what the gate's trust implies.
         let inline = args
@@ -179,7 +177,7 @@ impl Plan {
 fn load(
     args: &CommonArgs,
     trust: &Trust<'_>,
-) -> anyhow::Result<(crate::rules::RuleSet, Option<PathBuf>, Option<Baseline>)> {
+) -> Result<(crate::rules::RuleSet, Option<PathBuf>, Option<Baseline>), PlanError> {
     Ok(match trust {
         Trust::Audit { root } => {
             let file = config::locate(args.config.as_deref(), root);

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use git2::{Oid, Repository};
 
-use crate::baseline::Baseline;
+use super::error::PlanError;
+use crate::baseline::{Baseline, BaselineError};
 use crate::cli::CommonArgs;
 use crate::config;
 
@@ -18,7 +18,7 @@ pub(crate) fn trusted_from_base(
     args: &CommonArgs,
     repo: &Repository,
     base: Option<Oid>,
-) -> anyhow::Result<(crate::rules::RuleSet, Option<PathBuf>, Option<Baseline>)> {
+) -> Result<(crate::rules::RuleSet, Option<PathBuf>, Option<Baseline>), PlanError> {
     let workdir = repo
         .workdir()
         .map(|w| w.canonicalize().unwrap_or(w.to_path_buf()));
@@ -35,18 +35,21 @@ pub(crate) fn trusted_from_base(
         let rel = abs.strip_prefix(wd).ok()?;
         Some(rel.to_string_lossy().replace('\\', "/"))
     };
-    let at_base = |rel: &str| -> anyhow::Result<Option<Vec<u8>>> {
+    let at_base = |rel: &str| -> Result<Option<Vec<u8>>, PlanError> {
         let Some(base) = base else { return Ok(None) };
         let tree = repo
             .find_commit(base)
             .and_then(|c| c.tree())
-            .with_context(|| format!("cannot read the base commit {base}"))?;
+            .map_err(|source| PlanError::BaseCommit { base, source })?;
         let Ok(entry) = tree.get_path(Path::new(rel)) else {
             return Ok(None);
         };
         let blob = repo
             .find_blob(entry.id())
-            .with_context(|| format!("{rel} in the base commit is not a readable file"))?;
+            .map_err(|source| PlanError::BaseFile {
+                rel: rel.to_string(),
+                source,
+            })?;
         Ok(Some(blob.content().to_vec()))
     };
     let (rules, config_file) = match args.config.as_deref() {
@@ -56,12 +59,7 @@ pub(crate) fn trusted_from_base(
                     load_config_bytes(&rel, &text, &args.rules_dir)?,
                     Some(p.into()),
                 ),
-                None => anyhow::bail!(
-                    "--config {} is inside the checkout being checked but not in its base \
-                     commit; the gate takes config from the base (or from a path outside the \
-                     checkout)",
-                    p.display()
-                ),
+                None => return Err(PlanError::ConfigNotInBase(p.to_path_buf())),
             },
             None => (config::load(Some(p), &args.rules_dir)?, Some(p.into())),
         },
@@ -87,9 +85,15 @@ pub(crate) fn trusted_from_base(
     Ok((rules, config_file, baseline))
 }
 
-fn parse_baseline(name: &str, bytes: &[u8]) -> anyhow::Result<Baseline> {
-    let text = std::str::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8"))?;
-    Baseline::parse(text).with_context(|| format!("{name} (base commit): not a keyfence baseline"))
+fn parse_baseline(name: &str, bytes: &[u8]) -> Result<Baseline, BaselineError> {
+    let text = std::str::from_utf8(bytes).map_err(|source| BaselineError::NotUtf8 {
+        name: name.to_string(),
+        source,
+    })?;
+    Baseline::parse(text).map_err(|source| BaselineError::Invalid {
+        name: format!("{name} (base commit)"),
+        source,
+    })
 }
 
 /// Loads a config read from a commit (not from disk).
@@ -97,9 +101,11 @@ fn load_config_bytes(
     name: &str,
     bytes: &[u8],
     extra: &[PathBuf],
-) -> anyhow::Result<crate::rules::RuleSet> {
-    let text =
-        std::str::from_utf8(bytes).with_context(|| format!("{name} (base commit): not UTF-8"))?;
+) -> Result<crate::rules::RuleSet, PlanError> {
+    let text = std::str::from_utf8(bytes).map_err(|source| PlanError::ConfigNotUtf8 {
+        name: name.to_string(),
+        source,
+    })?;
     Ok(config::load_text(
         Path::new(&format!("{name} (base commit)")),
         text,

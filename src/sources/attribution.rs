@@ -8,10 +8,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use git2::{Oid, Repository};
 use rayon::prelude::*;
 
+use super::error::{Object, SourceError};
 use super::git::Opener;
 
 /// The wanted blobs under one tree, as a tree of its own: only entries that hold one, each named
@@ -74,13 +74,18 @@ pub(crate) struct Wanted<'a> {
 
 const MODE_TREE: i32 = 0o040000;
 
-fn hits(repo: &Repository, tree: Oid, wanted: &Wanted<'_>, memo: &Memo) -> anyhow::Result<Hits> {
+fn hits(
+    repo: &Repository,
+    tree: Oid,
+    wanted: &Wanted<'_>,
+    memo: &Memo,
+) -> Result<Hits, SourceError> {
     if let Some(h) = memo.get(&tree) {
         return Ok(h);
     }
     let t = repo
         .find_tree(tree)
-        .with_context(|| format!("tree {tree} is missing"))?;
+        .map_err(|e| SourceError::missing(Object::Tree(tree), e))?;
     let mut entries: Vec<(Arc<str>, Entry)> = Vec::new();
     for entry in t.iter() {
         let mode = entry.filemode();
@@ -94,12 +99,12 @@ fn hits(repo: &Repository, tree: Oid, wanted: &Wanted<'_>, memo: &Memo) -> anyho
                     Ok((_, kind)) => format!("it is a {kind}"),
                     Err(_) => "the repository has no such object".to_string(),
                 };
-                anyhow::bail!(
-                    "tree {tree} names {} as a file ({}), but {what}; the repository is damaged \
-                     or incomplete (run `git fsck`)",
+                return Err(SourceError::DamagedTree {
+                    tree,
                     id,
-                    String::from_utf8_lossy(entry.name_bytes())
-                );
+                    name: String::from_utf8_lossy(entry.name_bytes()).into_owned(),
+                    what,
+                });
             }
         } else if mode == MODE_TREE {
             let sub = hits(repo, entry.id(), wanted, memo)?;
@@ -184,20 +189,20 @@ pub(crate) fn introductions(
     commits: &[Oid],
     shallow: &HashSet<Oid>,
     wanted: &Wanted<'_>,
-) -> anyhow::Result<Introductions> {
+) -> Result<Introductions, SourceError> {
     let memo = Memo::new();
     let per_commit = commits
         .par_iter()
         .enumerate()
         .map_init(
             || opener.open(),
-            |repo, (i, &commit)| -> anyhow::Result<Vec<(Oid, u32, Arc<str>)>> {
+            |repo, (i, &commit)| -> Result<Vec<(Oid, u32, Arc<str>)>, SourceError> {
                 let repo = repo
                     .as_ref()
-                    .map_err(|e| anyhow::anyhow!("cannot open the repository: {}", e.message()))?;
+                    .map_err(|e| SourceError::Reopen(e.message().to_string()))?;
                 let c = repo
                     .find_commit(commit)
-                    .with_context(|| format!("commit {commit} is missing"))?;
+                    .map_err(|e| SourceError::missing(Object::Commit(commit), e))?;
                 let mine = hits(repo, c.tree_id(), wanted, &memo)?;
                 if mine.entries.is_empty() {
                     return Ok(Vec::new());
@@ -207,7 +212,7 @@ pub(crate) fn introductions(
                     for p in c.parent_ids() {
                         let pc = repo
                             .find_commit(p)
-                            .with_context(|| format!("a parent of {commit} is missing"))?;
+                            .map_err(|e| SourceError::missing(Object::ParentOf(commit), e))?;
                         parents.push(hits(repo, pc.tree_id(), wanted, &memo)?);
                     }
                 }
@@ -217,7 +222,7 @@ pub(crate) fn introductions(
                 Ok(out.into_iter().map(|(b, p)| (b, i as u32, p)).collect())
             },
         )
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, SourceError>>()?;
     let mut out: Introductions = HashMap::new();
     for (blob, idx, path) in per_commit.into_iter().flatten() {
         out.entry(blob).or_default().push((idx, path));

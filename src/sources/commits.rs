@@ -4,10 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{anyhow, bail, Context};
 use git2::{ObjectType, Oid, Repository};
 use rayon::prelude::*;
 
+use super::error::{Object, SourceError};
 use super::git::{commit_info, Opener};
 use super::history::{self, short, Change, Extras};
 use super::{Blob, Lines, Provenance};
@@ -18,10 +18,13 @@ use crate::finding::{Finding, SourceKind};
 pub(crate) type Pending = (Finding, u32);
 
 /// The repository a worker opened for itself (libgit2 handles are not shared across threads).
-pub(crate) fn open(repo: &Result<Repository, git2::Error>) -> anyhow::Result<&Repository> {
+pub(crate) fn open(repo: &Result<Repository, git2::Error>) -> Result<&Repository, SourceError> {
     repo.as_ref()
-        .map_err(|e| anyhow!("cannot open the repository in a worker: {}", e.message()))
+        .map_err(|e| SourceError::WorkerOpen(e.message().to_string()))
 }
+
+/// What one commit introduces, and the findings in its message.
+pub(crate) type PerCommit = (Vec<Change>, Vec<Pending>);
 
 /// Each commit's introduced changes, in parallel, plus findings in the commit messages.
 pub(crate) fn enumerate(
@@ -29,7 +32,7 @@ pub(crate) fn enumerate(
     opener: &Opener,
     commits: &[Oid],
     shallow: &HashSet<Oid>,
-) -> anyhow::Result<Vec<(Vec<Change>, Vec<Pending>)>> {
+) -> Result<Vec<PerCommit>, SourceError> {
     scanner.install(|| {
         commits
             .par_iter()
@@ -53,7 +56,7 @@ pub(crate) fn enumerate(
                     ))
                 },
             )
-            .collect::<anyhow::Result<Vec<_>>>()
+            .collect::<Result<Vec<_>, SourceError>>()
     })?
 }
 
@@ -64,7 +67,7 @@ pub(crate) fn scan_message(
     bytes: &[u8],
     what: &str,
     kind: SourceKind,
-) -> anyhow::Result<Vec<Finding>> {
+) -> Result<Vec<Finding>, SourceError> {
     if !scanner.admit(what, bytes.len() as u64)? {
         return Ok(Vec::new());
     }
@@ -88,18 +91,19 @@ pub(crate) fn read_blob<'r>(
     blob: Oid,
     path: &str,
     count: bool,
-) -> anyhow::Result<Option<git2::Blob<'r>>> {
+) -> Result<Option<git2::Blob<'r>>, SourceError> {
     let (size, kind) = repo
         .odb()?
         .read_header(blob)
-        .with_context(|| format!("blob {blob} ({path}) is missing"))?;
+        .map_err(|e| SourceError::missing(Object::BlobAt(blob, path.to_string()), e))?;
     if kind != ObjectType::Blob {
         // A file entry whose object is not a blob: a damaged pack (flipped type bits) or a
         // crafted tree. Skipping it would report "clean" over content never read.
-        bail!(
-            "{path}: the tree names object {blob} as a file, but it is a {kind}; the repository \
-             is damaged (run `git fsck`)"
-        );
+        return Err(SourceError::NotABlob {
+            path: path.to_string(),
+            id: blob,
+            kind,
+        });
     }
     if !scanner.admit(path, size as u64)? {
         return Ok(None);
@@ -117,12 +121,12 @@ fn scan_extras(
     scanner: &Scanner<'_>,
     repo: &Repository,
     extras: &Extras,
-) -> anyhow::Result<Vec<Finding>> {
+) -> Result<Vec<Finding>, SourceError> {
     let mut out = Vec::new();
     for &t in &extras.tags {
         let tag = repo
             .find_tag(t)
-            .with_context(|| format!("tag object {t} is missing"))?;
+            .map_err(|e| SourceError::missing(Object::Tag(t), e))?;
         let name = String::from_utf8_lossy(tag.name_bytes()).into_owned();
         let mut found = scan_message(
             scanner,
@@ -170,14 +174,14 @@ fn tagged_blobs(
     oid: Oid,
     kind: ObjectType,
     name: &str,
-) -> anyhow::Result<Vec<(Oid, String)>> {
+) -> Result<Vec<(Oid, String)>, SourceError> {
     if kind == ObjectType::Blob {
         return Ok(vec![(oid, name.to_string())]);
     }
     let mut blobs = Vec::new();
     let tree = repo
         .find_tree(oid)
-        .with_context(|| format!("tree {oid} ({name}) is missing"))?;
+        .map_err(|e| SourceError::missing(Object::TreeAt(oid, name.to_string()), e))?;
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
         if entry.kind() == Some(ObjectType::Blob) {
             let file = String::from_utf8_lossy(entry.name_bytes());
@@ -198,7 +202,7 @@ pub(crate) fn finish(
     extras: &Extras,
     pending: Vec<Pending>,
     audit: bool,
-) -> anyhow::Result<Vec<Finding>> {
+) -> Result<Vec<Finding>, SourceError> {
     let pending = if audit {
         let mut grouped = super::whereabouts::group(pending, commits);
         super::whereabouts::locate(repo, scanner.engine(), commits, &mut grouped)?;
@@ -216,7 +220,7 @@ fn attach_commits(
     repo: &Repository,
     commits: &[Oid],
     pending: Vec<Pending>,
-) -> anyhow::Result<Vec<Finding>> {
+) -> Result<Vec<Finding>, SourceError> {
     let mut cache = HashMap::new();
     let mut out = Vec::with_capacity(pending.len());
     for (mut f, idx) in pending {

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use anyhow::bail;
 use ignore::{WalkBuilder, WalkState};
 
+use super::error::SourceError;
 use super::{Blob, Lines, Provenance, Source};
 use crate::driver::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
@@ -359,12 +359,12 @@ impl Source for DirSource {
         Summary::Files
     }
 
-    fn scan(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+    fn scan(&self, scanner: &Scanner<'_>) -> Result<Vec<Finding>, SourceError> {
         let plan = scanner.plan();
         let stdin = Path::new(STDIN);
         for p in &self.paths {
             if p != stdin && std::fs::symlink_metadata(p).is_err() {
-                bail!("{}: no such file or directory", p.display());
+                return Err(SourceError::NoSuchPath(p.clone()));
             }
         }
         let findings = if self.paths.iter().any(|p| p == stdin) {
@@ -424,10 +424,10 @@ impl Source for DirSource {
 }
 
 /// Standard input, as one file named `<stdin>`.
-fn scan_stdin(scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+fn scan_stdin(scanner: &Scanner<'_>) -> Result<Vec<Finding>, SourceError> {
     let max = scanner.plan().max_file_size;
     let Some(bytes) = read_stdin(max)? else {
-        bail!("stdin is larger than --max-file-size ({max} bytes)");
+        return Err(SourceError::StdinTooLarge(max));
     };
     if !bytes.is_empty() {
         scanner.count(bytes.len() as u64);

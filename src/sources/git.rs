@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
 use git2::{FileMode, Oid, Repository};
 
+use super::error::{Object, SourceError};
 use crate::finding::Commit;
 
 /// How to open the repository again on another thread (one `Repository` per worker).
@@ -68,7 +68,7 @@ fn add_object_dirs(repo: &Repository, dirs: &[PathBuf]) -> Result<(), git2::Erro
 }
 
 /// Explains a repository libgit2 cannot open when the reason is knowable: SHA-256 object format.
-fn open_error(dir: Option<&Path>, err: git2::Error, fallback: String) -> anyhow::Error {
+fn open_error(dir: Option<&Path>, err: git2::Error) -> SourceError {
     let git_dir = match dir {
         Some(d) if d.join(".git").is_dir() => d.join(".git"),
         Some(d) => d.to_path_buf(),
@@ -82,18 +82,20 @@ fn open_error(dir: Option<&Path>, err: git2::Error, fallback: String) -> anyhow:
         l == "objectformat=sha256"
     });
     if sha256 {
-        return anyhow::anyhow!(
-            "{}: this repository uses SHA-256 object ids, which keyfence cannot read yet; \
-             nothing was scanned (use a SHA-1 repository, or scan a checkout with `keyfence scan`)",
-            git_dir.display()
-        );
+        return SourceError::Sha256 { git_dir };
     }
-    anyhow::Error::new(err).context(fallback)
+    match dir {
+        Some(dir) => SourceError::NotARepository {
+            dir: dir.to_path_buf(),
+            source: err,
+        },
+        None => SourceError::NoRepository(err),
+    }
 }
 
 impl Opener {
     /// `--repo DIR` discovers from DIR; without it the environment and cwd decide, as for git.
-    pub(crate) fn new(repo: Option<&Path>) -> anyhow::Result<(Opener, Repository)> {
+    pub(crate) fn new(repo: Option<&Path>) -> Result<(Opener, Repository), SourceError> {
         // A scanner reads objects, it does not vouch for them: re-hashing every object read
         // costs a tenth of a pre-commit run on a large repository and finds nothing a secret
         // scan needs.
@@ -107,25 +109,13 @@ impl Opener {
         }
         match repo {
             Some(dir) => {
-                let r = Repository::discover(dir).map_err(|e| {
-                    open_error(
-                        Some(dir),
-                        e,
-                        format!("{}: not a git repository", dir.display()),
-                    )
-                })?;
+                let r = Repository::discover(dir).map_err(|e| open_error(Some(dir), e))?;
                 let extra = env_object_dirs();
                 add_object_dirs(&r, &extra)?;
                 Ok((Opener::Path(r.path().to_path_buf(), extra), r))
             }
             None => {
-                let r = Repository::open_from_env().map_err(|e| {
-                    open_error(
-                        None,
-                        e,
-                        "not inside a git repository (use --repo DIR)".to_string(),
-                    )
-                })?;
+                let r = Repository::open_from_env().map_err(|e| open_error(None, e))?;
                 Ok((Opener::Env, r))
             }
         }
@@ -240,12 +230,15 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// `--since`: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS[Z|±HH:MM]` or `@<unix seconds>` → unix seconds.
-pub(crate) fn parse_since(s: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_since(s: &str) -> Result<i64, SourceError> {
     let s = s.trim();
     if let Some(n) = s.strip_prefix('@') {
-        return n.parse().with_context(|| format!("`{s}` is not a date"));
+        return n.parse().map_err(|source| SourceError::NotUnixTime {
+            text: s.to_string(),
+            source,
+        });
     }
-    let bad = || anyhow::anyhow!("`{s}` is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+    let bad = || SourceError::NotADate(s.to_string());
     // Every valid form is ASCII; checking first keeps the byte slicing below on char boundaries.
     if s.len() < 10 || !s.is_ascii() {
         return Err(bad());
@@ -353,7 +346,11 @@ impl Lines {
 }
 
 /// The lines of blob `new` that a diff from blob `old` adds (`None`: the file is new, so all).
-pub(crate) fn added_lines(repo: &Repository, old: Option<Oid>, new: Oid) -> anyhow::Result<Lines> {
+pub(crate) fn added_lines(
+    repo: &Repository,
+    old: Option<Oid>,
+    new: Oid,
+) -> Result<Lines, SourceError> {
     let Some(old) = old.filter(|o| !o.is_zero()) else {
         return Ok(Lines::All);
     };
@@ -362,10 +359,10 @@ pub(crate) fn added_lines(repo: &Repository, old: Option<Oid>, new: Oid) -> anyh
     }
     let old_blob = repo
         .find_blob(old)
-        .with_context(|| format!("blob {old} is missing"))?;
+        .map_err(|e| SourceError::missing(Object::Blob(old), e))?;
     let new_blob = repo
         .find_blob(new)
-        .with_context(|| format!("blob {new} is missing"))?;
+        .map_err(|e| SourceError::missing(Object::Blob(new), e))?;
     let mut opts = git2::DiffOptions::new();
     opts.context_lines(0).force_text(true).interhunk_lines(0);
     let patch = git2::Patch::from_blobs(&old_blob, None, &new_blob, None, Some(&mut opts))?;
@@ -386,20 +383,20 @@ pub(crate) fn added_lines(repo: &Repository, old: Option<Oid>, new: Oid) -> anyh
 }
 
 /// Resolves a revision to a commit, with a message that names it.
-pub(crate) fn commit_of(repo: &Repository, rev: &str) -> anyhow::Result<Oid> {
-    let obj = repo.revparse_single(rev).map_err(|e| {
+pub(crate) fn commit_of(repo: &Repository, rev: &str) -> Result<Oid, SourceError> {
+    let obj = repo.revparse_single(rev).map_err(|source| {
         if repo.is_shallow() {
-            anyhow::anyhow!(
-                "unknown revision `{rev}`: this is a shallow clone, so older commits are not \
-                 here; fetch more history (`git fetch --deepen=100`, or `fetch-depth: 0` in CI)"
-            )
+            SourceError::UnknownInShallow(rev.to_string())
         } else {
-            anyhow::Error::new(e).context(format!("unknown revision `{rev}`"))
+            SourceError::UnknownRevision {
+                rev: rev.to_string(),
+                source,
+            }
         }
     })?;
     match obj.peel_to_commit() {
         Ok(c) => Ok(c.id()),
-        Err(_) => bail!("`{rev}` does not name a commit"),
+        Err(_) => Err(SourceError::NotACommit(rev.to_string())),
     }
 }
 

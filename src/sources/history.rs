@@ -7,9 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{bail, Context};
 use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
+use super::error::{Object, SourceError};
 use super::git::commit_of;
 
 /// A path whose content a commit introduces.
@@ -30,7 +30,7 @@ pub(crate) struct RevSet {
 
 impl RevSet {
     /// Revisions as git understands them: `REV`, `^REV`, `A..B`, `A...B`.
-    pub(crate) fn parse(repo: &Repository, revs: &[String]) -> anyhow::Result<RevSet> {
+    pub(crate) fn parse(repo: &Repository, revs: &[String]) -> Result<RevSet, SourceError> {
         let mut set = RevSet::default();
         for rev in revs {
             if let Some(x) = rev.strip_prefix('^') {
@@ -55,7 +55,7 @@ impl RevSet {
     }
 
     /// Every ref (branches, tags, remotes, notes, stash) and HEAD, peeled to commits.
-    pub(crate) fn all_refs(repo: &Repository) -> anyhow::Result<RevSet> {
+    pub(crate) fn all_refs(repo: &Repository) -> Result<RevSet, SourceError> {
         Ok(RevSet {
             include: ref_tips(repo, |_| true)?,
             exclude: Vec::new(),
@@ -63,7 +63,7 @@ impl RevSet {
     }
 
     /// Tags only.
-    pub(crate) fn tags(repo: &Repository) -> anyhow::Result<RevSet> {
+    pub(crate) fn tags(repo: &Repository) -> Result<RevSet, SourceError> {
         Ok(RevSet {
             include: ref_tips(repo, |name| name.starts_with("refs/tags/"))?,
             exclude: Vec::new(),
@@ -82,22 +82,20 @@ pub(crate) struct Peeled {
 
 /// Follows a chain of annotated tags (a tag of a tag of …) to what it finally names. A missing
 /// object is an error: a gate must not pass over what it cannot read.
-pub(crate) fn peel(repo: &Repository, oid: Oid) -> anyhow::Result<Peeled> {
+pub(crate) fn peel(repo: &Repository, oid: Oid) -> Result<Peeled, SourceError> {
     let mut tags = Vec::new();
     let mut at = oid;
     loop {
         let obj = repo
             .find_object(at, None)
-            .with_context(|| format!("object {at} is missing from the repository"))?;
+            .map_err(|source| SourceError::NotInRepository { id: at, source })?;
         match obj.kind() {
             Some(ObjectType::Tag) => {
-                let tag = obj
-                    .into_tag()
-                    .map_err(|_| anyhow::anyhow!("object {at} is not a readable tag"))?;
+                let tag = obj.into_tag().map_err(|_| SourceError::UnreadableTag(at))?;
                 tags.push(at);
                 at = tag.target_id();
                 if tags.len() > 1000 {
-                    bail!("tag {oid} is a chain of over 1000 tags");
+                    return Err(SourceError::TagChain(oid));
                 }
             }
             Some(kind) => {
@@ -107,7 +105,7 @@ pub(crate) fn peel(repo: &Repository, oid: Oid) -> anyhow::Result<Peeled> {
                     kind,
                 })
             }
-            None => bail!("object {at} has an unknown type"),
+            None => return Err(SourceError::UnknownType(at)),
         }
     }
 }
@@ -140,9 +138,12 @@ impl Extras {
 }
 
 /// The tag objects and tag-named blobs and trees of every ref `keep` selects.
-pub(crate) fn ref_extras(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Extras> {
+pub(crate) fn ref_extras(
+    repo: &Repository,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Extras, SourceError> {
     let mut extras = Extras::default();
-    for r in repo.references().context("cannot list refs")? {
+    for r in repo.references().map_err(SourceError::ListRefs)? {
         let r = r?;
         let (Some(name), Some(target)) = (r.name(), r.target()) else {
             continue;
@@ -159,7 +160,7 @@ pub(crate) fn ref_extras(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyh
 /// Commits that refs do not reach but history audits must: every stash entry (`stash@{n}`
 /// lives only in the reflog of `refs/stash`) and the HEAD of every linked worktree (a detached
 /// HEAD there is reachable from no ref).
-pub(crate) fn unreferenced_tips(repo: &Repository) -> anyhow::Result<Vec<Oid>> {
+pub(crate) fn unreferenced_tips(repo: &Repository) -> Result<Vec<Oid>, SourceError> {
     let mut tips = Vec::new();
     if let Ok(log) = repo.reflog("refs/stash") {
         for entry in log.iter() {
@@ -187,9 +188,12 @@ pub(crate) fn unreferenced_tips(repo: &Repository) -> anyhow::Result<Vec<Oid>> {
 }
 
 /// The commits that refs selected by `keep` point at (HEAD included when `keep` takes all).
-pub(crate) fn ref_tips(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow::Result<Vec<Oid>> {
+pub(crate) fn ref_tips(
+    repo: &Repository,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<Oid>, SourceError> {
     let mut tips = Vec::new();
-    for r in repo.references().context("cannot list refs")? {
+    for r in repo.references().map_err(SourceError::ListRefs)? {
         let r = r?;
         let Some(name) = r.name() else { continue };
         if !keep(name) {
@@ -200,11 +204,14 @@ pub(crate) fn ref_tips(repo: &Repository, keep: impl Fn(&str) -> bool) -> anyhow
             // A direct ref (or a tag) to an object that is not there is a broken repository
             // (a lost packfile, say): skipping it would report "clean" over unscanned history.
             // A symbolic ref to nothing or a tag of a tree or blob holds no commit; skip those.
-            Err(e)
-                if e.code() == git2::ErrorCode::NotFound
+            Err(source)
+                if source.code() == git2::ErrorCode::NotFound
                     && r.kind() == Some(git2::ReferenceType::Direct) =>
             {
-                bail!("{name} points at an object missing from the repository: {e}");
+                return Err(SourceError::DanglingRef {
+                    name: name.to_string(),
+                    source,
+                });
             }
             Err(_) => {}
         }
@@ -225,23 +232,21 @@ pub(crate) fn walk(
     repo: &Repository,
     set: &RevSet,
     since: Option<i64>,
-) -> anyhow::Result<Vec<Oid>> {
+) -> Result<Vec<Oid>, SourceError> {
     if set.include.is_empty() {
         return Ok(Vec::new());
     }
     let mut walk = repo.revwalk()?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
     for &oid in &set.include {
-        walk.push(oid)
-            .with_context(|| format!("cannot walk from {oid}"))?;
+        walk.push(oid).map_err(|e| SourceError::WalkFrom(oid, e))?;
     }
     for &oid in &set.exclude {
-        walk.hide(oid)
-            .with_context(|| format!("cannot exclude {oid}"))?;
+        walk.hide(oid).map_err(|e| SourceError::Exclude(oid, e))?;
     }
     let mut out = Vec::new();
     for oid in walk {
-        let oid = oid.context("cannot walk the commit graph (is the repository complete?)")?;
+        let oid = oid.map_err(SourceError::Walk)?;
         if let Some(since) = since {
             let c = repo.find_commit(oid)?;
             if c.time().seconds() < since {
@@ -258,20 +263,20 @@ pub(crate) fn introduced(
     repo: &Repository,
     commit: Oid,
     shallow: &HashSet<Oid>,
-) -> anyhow::Result<Vec<Change>> {
+) -> Result<Vec<Change>, SourceError> {
     let c = repo
         .find_commit(commit)
-        .with_context(|| format!("commit {commit} is missing"))?;
+        .map_err(|e| SourceError::missing(Object::Commit(commit), e))?;
     let tree = c
         .tree()
-        .with_context(|| format!("tree of {commit} is missing"))?;
+        .map_err(|e| SourceError::missing(Object::TreeOf(commit), e))?;
     let parents: Vec<Tree<'_>> = if shallow.contains(&commit) {
         Vec::new()
     } else {
         c.parents()
             .map(|p| p.tree())
             .collect::<Result<_, _>>()
-            .with_context(|| format!("a parent of {commit} is missing"))?
+            .map_err(|e| SourceError::missing(Object::ParentOf(commit), e))?
     };
     if parents.is_empty() {
         let mut out = Vec::new();
@@ -327,7 +332,7 @@ fn tree_changes(
     repo: &Repository,
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
-) -> anyhow::Result<Vec<TreeChange>> {
+) -> Result<Vec<TreeChange>, SourceError> {
     let mut out = Vec::new();
     let mut prefix = Vec::new();
     diff_trees(repo, old, new, &mut prefix, &mut out)?;
@@ -355,7 +360,7 @@ fn diff_trees(
     new: &Tree<'_>,
     prefix: &mut Vec<u8>,
     out: &mut Vec<TreeChange>,
-) -> anyhow::Result<()> {
+) -> Result<(), SourceError> {
     // Both trees are stored sorted in git's order: walk them together instead of looking every
     // name up (a lookup by name allocates and searches; a merge is one pass).
     let mut olds = old.map(|t| t.iter()).into_iter().flatten().peekable();
@@ -389,11 +394,11 @@ fn diff_trees(
         if mode == MODE_TREE {
             let sub = repo
                 .find_tree(entry.id())
-                .with_context(|| format!("tree {} is missing", entry.id()))?;
+                .map_err(|e| SourceError::missing(Object::Tree(entry.id()), e))?;
             let old_sub = match before {
                 Some((id, MODE_TREE)) => Some(
                     repo.find_tree(id)
-                        .with_context(|| format!("tree {id} is missing"))?,
+                        .map_err(|e| SourceError::missing(Object::Tree(id), e))?,
                 ),
                 _ => None,
             };
@@ -417,13 +422,12 @@ fn diff_trees(
 
 /// Refuses a range scan that would reach past a shallow clone's boundary, where added lines
 /// cannot be told from old ones.
-pub(crate) fn check_not_shallow(commits: &[Oid], shallow: &HashSet<Oid>) -> anyhow::Result<()> {
+pub(crate) fn check_not_shallow(
+    commits: &[Oid],
+    shallow: &HashSet<Oid>,
+) -> Result<(), SourceError> {
     if let Some(c) = commits.iter().find(|c| shallow.contains(c)) {
-        bail!(
-            "shallow clone: the parents of commit {} are not here, so the lines it adds cannot be \
-             told apart; fetch more history (e.g. `git fetch --deepen=100`, or fetch-depth: 0 in CI)",
-            short(*c)
-        );
+        return Err(SourceError::Shallow(short(*c)));
     }
     Ok(())
 }
@@ -440,7 +444,7 @@ pub(crate) fn select(
     repo: &Repository,
     revs: &[String],
     tags: bool,
-) -> anyhow::Result<(RevSet, Extras)> {
+) -> Result<(RevSet, Extras), SourceError> {
     let mut extras = Extras::default();
     let mut set = if revs.is_empty() && !tags {
         let mut set = RevSet::all_refs(repo)?;

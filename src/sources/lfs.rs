@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use super::error::SourceError;
+
 /// The largest pointer file git-lfs writes is well under this; bigger blobs are not pointers.
 const MAX_POINTER: usize = 1024;
 
@@ -67,23 +69,20 @@ pub(crate) fn read_object(
     ptr: &Pointer,
     path: &str,
     max: u64,
-) -> anyhow::Result<Vec<u8>> {
-    use anyhow::Context;
+) -> Result<Vec<u8>, SourceError> {
     let file = ptr.local_path(repo);
     if ptr.size > max {
-        anyhow::bail!(
-            "{path} is a Git LFS file of {} bytes, over --max-file-size ({max} bytes), so it \
-             cannot be checked; rerun with a larger --max-file-size",
-            ptr.size
-        );
+        return Err(SourceError::LfsTooLarge {
+            path: path.to_string(),
+            size: ptr.size,
+            max,
+        });
     }
-    std::fs::read(&file).with_context(|| {
-        format!(
-            "{path} is a Git LFS pointer but its object {} is not in {}, so its content cannot be \
-             checked; run `git lfs fetch` (or `git lfs install` and add the file again)",
-            ptr.oid,
-            file.display()
-        )
+    std::fs::read(&file).map_err(|source| SourceError::LfsMissing {
+        path: path.to_string(),
+        oid: ptr.oid.clone(),
+        file,
+        source,
     })
 }
 
@@ -95,7 +94,7 @@ pub(crate) fn content(
     repo: &git2::Repository,
     blob: &[u8],
     path: &str,
-) -> anyhow::Result<Option<Vec<u8>>> {
+) -> Result<Option<Vec<u8>>, SourceError> {
     let Some(ptr) = pointer(blob) else {
         return Ok(None);
     };

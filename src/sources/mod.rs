@@ -5,6 +5,7 @@ pub(crate) mod attribution;
 pub(crate) mod audit;
 pub(crate) mod commits;
 pub(crate) mod dir;
+pub(crate) mod error;
 pub(crate) mod git;
 pub(crate) mod history;
 pub(crate) mod lfs;

@@ -6,24 +6,24 @@ use std::collections::HashSet;
 use std::io::{IsTerminal, Read};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
 use git2::{ObjectType, Oid, Repository};
 
+use super::error::SourceError;
 use super::history::{peel, ref_tips, walk, Extras, RevSet};
 use crate::hook::{Action, ObjectId, PushUpdate, RefUpdate};
 use crate::report::escape_control;
 
 /// Git's hook input. A terminal on stdin means a person ran the hook by hand: say what it
 /// expects instead of waiting silently.
-pub(crate) fn hook_input(hook: &str, shape: &str) -> anyhow::Result<String> {
+pub(crate) fn hook_input(hook: &str, shape: &str) -> Result<String, SourceError> {
     if std::io::stdin().is_terminal() {
-        bail!(
-            "`keyfence hook {hook}` reads git's hook input on stdin ({shape} per line) and stdin \
-             is a terminal; git runs it for you (see `keyfence install`), or pipe the lines in"
-        );
+        return Err(SourceError::HookOnTerminal {
+            hook: hook.to_string(),
+            shape: shape.to_string(),
+        });
     }
     let bytes = super::dir::read_stdin(u64::MAX)
-        .context("cannot read the hook input from stdin")?
+        .map_err(SourceError::HookInput)?
         .unwrap_or_default();
     String::from_utf8(bytes)
         .map_err(|_| {
@@ -32,7 +32,7 @@ pub(crate) fn hook_input(hook: &str, shape: &str) -> anyhow::Result<String> {
                 "stream did not contain valid UTF-8",
             )
         })
-        .context("cannot read the hook input from stdin")
+        .map_err(SourceError::HookInput)
 }
 
 /// What an update's new object is: the commit to walk from (if any), plus tags and tag-named
@@ -43,10 +43,13 @@ pub(crate) fn tip_of(
     what: &str,
     name: &str,
     extras: &mut Extras,
-) -> anyhow::Result<Option<Oid>> {
+) -> Result<Option<Oid>, SourceError> {
     let oid = Oid::from_str(id.as_str())?;
-    let peeled =
-        peel(repo, oid).with_context(|| format!("{what} {id} is not in this repository"))?;
+    let peeled = peel(repo, oid).map_err(|e| SourceError::PushedMissing {
+        what: what.to_string(),
+        id: id.to_string(),
+        source: Box::new(e),
+    })?;
     extras.add(&peeled, name);
     Ok(match peeled.kind {
         ObjectType::Commit => Some(peeled.target),
@@ -72,7 +75,7 @@ pub(crate) struct Selection {
 }
 
 impl Selection {
-    pub(crate) fn add(&mut self, repo: &Repository, set: &RevSet) -> anyhow::Result<usize> {
+    pub(crate) fn add(&mut self, repo: &Repository, set: &RevSet) -> Result<usize, SourceError> {
         let before = self.commits.len();
         for c in walk(repo, set, None)? {
             if self.seen.insert(c) {
@@ -85,16 +88,19 @@ impl Selection {
 
 /// The pre-commit framework reads git's pre-push input itself and runs hooks with an empty
 /// stdin, naming the first pushed ref in `PRE_COMMIT_*` variables instead.
-pub(crate) fn framework_update(repo: &Repository) -> anyhow::Result<Option<PushUpdate>> {
+pub(crate) fn framework_update(repo: &Repository) -> Result<Option<PushUpdate>, SourceError> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let remote_ref = var("PRE_COMMIT_REMOTE_BRANCH").unwrap_or_else(|| "(unknown)".into());
     let local_ref = var("PRE_COMMIT_LOCAL_BRANCH");
     let zero = ObjectId::parse(&"0".repeat(40)).expect("40 zeros are an object id");
     if let (Some(from), Some(to)) = (var("PRE_COMMIT_FROM_REF"), var("PRE_COMMIT_TO_REF")) {
-        let resolve = |rev: &str| -> anyhow::Result<ObjectId> {
+        let resolve = |rev: &str| -> Result<ObjectId, SourceError> {
             let oid = repo
                 .revparse_single(rev)
-                .with_context(|| format!("PRE_COMMIT ref `{rev}` is not in this repository"))?
+                .map_err(|source| SourceError::FrameworkRef {
+                    rev: rev.to_string(),
+                    source,
+                })?
                 .id();
             Ok(ObjectId::parse(&oid.to_string()).expect("git ids parse"))
         };
@@ -110,8 +116,9 @@ pub(crate) fn framework_update(repo: &Repository) -> anyhow::Result<Option<PushU
     if let Some(local) = local_ref {
         let oid = repo
             .revparse_single(&local)
-            .with_context(|| {
-                format!("PRE_COMMIT_LOCAL_BRANCH `{local}` is not in this repository")
+            .map_err(|source| SourceError::FrameworkBranch {
+                local: local.clone(),
+                source,
             })?
             .id();
         return Ok(Some(PushUpdate {
@@ -136,7 +143,7 @@ pub(crate) fn select_push(
     updates: &[PushUpdate],
     remote: Option<&str>,
     note: &dyn Fn(&str),
-) -> anyhow::Result<Selection> {
+) -> Result<Selection, SourceError> {
     let mut destination: Option<Vec<Oid>> = None;
     let have = |destination: &mut Option<Vec<Oid>>| {
         destination
@@ -182,7 +189,7 @@ pub(crate) fn select_push(
 pub(crate) fn select_receive(
     repo: &Repository,
     updates: &[RefUpdate],
-) -> anyhow::Result<Selection> {
+) -> Result<Selection, SourceError> {
     let mut sel = Selection::default();
     for u in updates {
         let (tip, base) = match u.action() {
@@ -197,10 +204,12 @@ pub(crate) fn select_receive(
             None => ref_tips(repo, |n| n != "HEAD" && n.starts_with("refs/"))?,
             Some(base) => match base_of(repo, base) {
                 Some(base) => vec![base],
-                None => bail!(
-                    "old sha {base} of {} is not a commit here",
-                    escape_control(&u.refname)
-                ),
+                None => {
+                    return Err(SourceError::OldNotCommit {
+                        base: base.to_string(),
+                        refname: escape_control(&u.refname).into_owned(),
+                    })
+                }
             },
         };
         let set = RevSet {

@@ -9,6 +9,7 @@ use git2::{Oid, Repository};
 use rayon::prelude::*;
 
 use super::commits::{self, open, read_blob, Pending};
+use super::error::SourceError;
 use super::git::{Lines, Opener};
 use super::history::{Change, Extras};
 use super::{Blob, Lines as BlobLines, Provenance, Source};
@@ -29,7 +30,7 @@ impl Source for RangeSource<'_> {
         Summary::History
     }
 
-    fn scan(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+    fn scan(&self, scanner: &Scanner<'_>) -> Result<Vec<Finding>, SourceError> {
         let stats = &scanner.stats;
         stats
             .commits
@@ -62,7 +63,7 @@ impl Source for RangeSource<'_> {
                         Ok(found.into_iter().map(|f| (f, *commit)).collect::<Vec<_>>())
                     },
                 )
-                .collect::<anyhow::Result<Vec<_>>>()
+                .collect::<Result<Vec<_>, SourceError>>()
         })??;
         pending.extend(found.into_iter().flatten());
         commits::finish(
@@ -82,7 +83,7 @@ fn scan_change(
     repo: &Repository,
     commit: Oid,
     change: &Change,
-) -> anyhow::Result<Vec<Finding>> {
+) -> Result<Vec<Finding>, SourceError> {
     let Some(blob) = read_blob(scanner, repo, change.blob, &change.path, true)? else {
         return Ok(Vec::new());
     };
@@ -107,7 +108,7 @@ fn scan_change(
 /// The lines a commit adds to a changed path: new relative to the path in every parent, where a
 /// path that is new in a parent's diff is compared with the file it was renamed from (git's
 /// rename detection, as `protect` uses), so a pure `git mv` adds nothing at every gate.
-fn added_lines(repo: &Repository, commit: Oid, change: &Change) -> anyhow::Result<Lines> {
+fn added_lines(repo: &Repository, commit: Oid, change: &Change) -> Result<Lines, SourceError> {
     let mut lines = Lines::All;
     for (i, old) in change.olds.iter().enumerate() {
         let old = match old {
@@ -128,7 +129,7 @@ fn rename_source(
     commit: Oid,
     parent: usize,
     path: &str,
-) -> anyhow::Result<Option<Oid>> {
+) -> Result<Option<Oid>, SourceError> {
     let c = repo.find_commit(commit)?;
     let Ok(parent) = c.parent(parent) else {
         return Ok(None);

@@ -2,12 +2,12 @@
 //! added, modified or renamed regular file the source hands over the whole staged blob and the
 //! lines the index adds to it, so multi-line context works and old content does not block.
 
-use anyhow::{bail, Context};
 use git2::{Delta, DiffFindOptions, DiffOptions, ObjectType, Oid, Repository};
 
+use super::error::{Object, SourceError};
 use super::git::{added_lines, is_file_mode, Lines};
 use super::{Blob, Lines as BlobLines, Provenance, Source};
-use crate::driver::{human_bytes, Scanner, Summary};
+use crate::driver::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
 
 /// One staged path worth scanning.
@@ -63,7 +63,7 @@ pub(crate) fn start(repo: &Repository) -> PendingChanges {
 
 impl PendingChanges {
     /// The staged changes: git's answer when it gave one, libgit2's otherwise.
-    pub(crate) fn finish(self, repo: &Repository) -> anyhow::Result<Vec<StagedChange>> {
+    pub(crate) fn finish(self, repo: &Repository) -> Result<Vec<StagedChange>, SourceError> {
         let from_git = self
             .git
             .and_then(|child| child.wait_with_output().ok())
@@ -119,13 +119,10 @@ pub(crate) fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
     Some(out)
 }
 
-fn changes_from_libgit2(repo: &Repository) -> anyhow::Result<Vec<StagedChange>> {
-    let index = repo.index().context("cannot read the index")?;
+fn changes_from_libgit2(repo: &Repository) -> Result<Vec<StagedChange>, SourceError> {
+    let index = repo.index().map_err(SourceError::Index)?;
     let head_tree = match repo.head() {
-        Ok(head) => Some(
-            head.peel_to_tree()
-                .context("HEAD does not point at a commit")?,
-        ),
+        Ok(head) => Some(head.peel_to_tree().map_err(SourceError::HeadNotCommit)?),
         Err(e)
             if matches!(
                 e.code(),
@@ -134,13 +131,13 @@ fn changes_from_libgit2(repo: &Repository) -> anyhow::Result<Vec<StagedChange>> 
         {
             None
         }
-        Err(e) => return Err(e).context("cannot resolve HEAD"),
+        Err(e) => return Err(SourceError::Head(e)),
     };
     let mut opts = DiffOptions::new();
     opts.skip_binary_check(true).ignore_submodules(true);
     let mut diff = repo
         .diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut opts))
-        .context("cannot diff HEAD against the index")?;
+        .map_err(SourceError::DiffIndex)?;
     // Renames only pair added with deleted files, so this stays proportional to the change.
     let has = |d: Delta| diff.deltas().any(|x| x.status() == d);
     if has(Delta::Added) && has(Delta::Deleted) {
@@ -171,7 +168,7 @@ fn changes_from_libgit2(repo: &Repository) -> anyhow::Result<Vec<StagedChange>> 
 }
 
 /// The lines of the staged blob that the index adds.
-pub(crate) fn added(repo: &Repository, change: &StagedChange) -> anyhow::Result<Lines> {
+pub(crate) fn added(repo: &Repository, change: &StagedChange) -> Result<Lines, SourceError> {
     added_lines(repo, change.old, change.blob)
 }
 
@@ -187,7 +184,7 @@ impl Source for StagedSource<'_> {
         Summary::Staged
     }
 
-    fn scan(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+    fn scan(&self, scanner: &Scanner<'_>) -> Result<Vec<Finding>, SourceError> {
         let repo = self.repo;
         let max = scanner.plan().max_file_size;
         let odb = repo.odb()?;
@@ -204,26 +201,21 @@ impl Source for StagedSource<'_> {
             }
             let (size, kind) = odb
                 .read_header(change.blob)
-                .with_context(|| format!("staged blob of {} is missing", change.path))?;
+                .map_err(|e| SourceError::missing(Object::Staged(change.path.clone()), e))?;
             if kind != ObjectType::Blob {
-                bail!(
-                    "staged entry {} names object {}, a {kind}, not a file's content; the \
-                     repository is damaged (run `git fsck`)",
-                    change.path,
-                    change.blob
-                );
+                return Err(SourceError::StagedNotFile {
+                    path: change.path.clone(),
+                    id: change.blob,
+                    kind,
+                });
             }
             if size as u64 > max {
                 // A gate does not wave through what it did not read.
-                bail!(
-                    "staged file {} is {} ({size} bytes), over --max-file-size ({max} bytes), so \
-                     the commit cannot be checked and is blocked; rerun with a larger \
-                     --max-file-size (e.g. `keyfence protect --max-file-size {}`), or keep such \
-                     files out of git",
-                    change.path,
-                    human_bytes(size as u64),
-                    (size as u64).next_power_of_two()
-                );
+                return Err(SourceError::StagedTooLarge {
+                    path: change.path.clone(),
+                    size: size as u64,
+                    max,
+                });
             }
             let blob = repo.find_blob(change.blob)?;
             // A Git LFS pointer: the content is the object in .git/lfs, which `git add` put there.

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
+use super::error::SourceError;
 use crate::engine::Engine;
 use crate::finding::{Finding, Occurrence, SourceKind, Whereabouts};
 
@@ -66,7 +67,7 @@ pub(crate) fn locate(
     engine: &Engine,
     commits: &[Oid],
     findings: &mut [(Finding, u32)],
-) -> anyhow::Result<()> {
+) -> Result<(), SourceError> {
     if !findings.iter().any(|(f, _)| !f.occurrences.is_empty()) {
         return Ok(());
     }
@@ -132,7 +133,7 @@ pub(crate) fn locate(
 
 /// Local branches, remote-tracking refs, then tags, each sorted by name; symbolic refs
 /// (`origin/HEAD`) are skipped, their target is listed already.
-fn tips(repo: &Repository) -> anyhow::Result<Vec<Tip>> {
+fn tips(repo: &Repository) -> Result<Vec<Tip>, SourceError> {
     let mut tips = Vec::new();
     for r in repo.references()? {
         let Ok(r) = r else { continue };
@@ -168,7 +169,7 @@ fn tips(repo: &Repository) -> anyhow::Result<Vec<Tip>> {
 fn first_parent_line(
     repo: &Repository,
     head: Option<&git2::Commit<'_>>,
-) -> anyhow::Result<Vec<Oid>> {
+) -> Result<Vec<Oid>, SourceError> {
     let mut line = Vec::new();
     let mut at = head.map(|c| c.id());
     while let Some(id) = at {
@@ -189,7 +190,7 @@ fn removed_in(
     path: &str,
     f: &Finding,
     holds: &mut Holds,
-) -> anyhow::Result<Option<Oid>> {
+) -> Result<Option<Oid>, SourceError> {
     // Descending from `intro` is monotone along a first-parent line: a binary search.
     let mut err = None;
     let start = line.partition_point(|&c| {
@@ -226,7 +227,7 @@ impl Holds {
         tree: &Tree<'_>,
         path: &str,
         f: &Finding,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, SourceError> {
         let Ok(entry) = tree.get_path(Path::new(path)) else {
             return Ok(false);
         };

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::driver::{Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
 use crate::sources::commits::{self, open, read_blob, Pending};
+use crate::sources::error::SourceError;
 use crate::sources::git::Opener;
 use crate::sources::history::Extras;
 use crate::sources::packorder::PackOrder;
@@ -34,7 +35,7 @@ impl Source for HistorySource<'_> {
         Summary::History
     }
 
-    fn scan(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Finding>> {
+    fn scan(&self, scanner: &Scanner<'_>) -> Result<Vec<Finding>, SourceError> {
         scanner
             .stats
             .commits
@@ -62,7 +63,7 @@ pub(crate) fn select_commits(
     revs: &[String],
     tags: bool,
     since: Option<i64>,
-) -> anyhow::Result<Selected> {
+) -> Result<Selected, SourceError> {
     // Before libgit2 touches a truncated loose object and spins forever (see `sources::loose`).
     crate::sources::loose::check_all(&crate::sources::loose::object_dirs(repo))?;
     let (set, extras) = crate::sources::history::select(repo, revs, tags)?;
@@ -93,7 +94,7 @@ pub(crate) fn shallow_note(shallow: &HashSet<Oid>) -> Option<String> {
 
 impl HistorySource<'_> {
     /// Every unique blob the commits introduce, once, in parallel; plus the commit messages.
-    fn scan_blobs(&self, scanner: &Scanner<'_>) -> anyhow::Result<Vec<Pending>> {
+    fn scan_blobs(&self, scanner: &Scanner<'_>) -> Result<Vec<Pending>, SourceError> {
         let per_commit = commits::enumerate(scanner, self.opener, self.commits, self.shallow)?;
         // blob → (commit index, path index), oldest commit first because commits are in order.
         let mut paths: Vec<String> = Vec::new();
@@ -126,7 +127,7 @@ impl HistorySource<'_> {
                     || self.opener.open(),
                     |repo, (blob, occ)| place_blob(scanner, open(repo)?, *blob, occ, &paths, true),
                 )
-                .collect::<anyhow::Result<Vec<_>>>()
+                .collect::<Result<Vec<_>, SourceError>>()
         })??;
         pending.extend(found.into_iter().flatten());
         Ok(pending)
@@ -146,7 +147,7 @@ pub(crate) fn place_blob(
     occ: &[(u32, u32)],
     paths: &[String],
     first: bool,
-) -> anyhow::Result<Vec<Pending>> {
+) -> Result<Vec<Pending>, SourceError> {
     let live: Vec<(u32, u32)> = occ
         .iter()
         .copied()

@@ -16,6 +16,7 @@ use crate::driver::Scanner;
 use crate::finding::SourceKind;
 use crate::pipeline;
 use crate::sources::commits::{open, scan_message, Pending};
+use crate::sources::error::SourceError;
 use crate::sources::history::short;
 use crate::sources::odb::{Header, ObjectStream};
 
@@ -59,7 +60,7 @@ fn raw_message(commit: &[u8]) -> &[u8] {
 pub(crate) fn scan_all_objects(
     scanner: &Scanner<'_>,
     source: &HistorySource<'_>,
-) -> anyhow::Result<Vec<Pending>> {
+) -> Result<Vec<Pending>, SourceError> {
     let HistorySource {
         opener,
         repo,
@@ -122,7 +123,7 @@ pub(crate) fn scan_all_objects(
                 || opener.open(),
                 |repo, (blob, occ)| place_blob(scanner, open(repo)?, *blob, occ, &paths, false),
             )
-            .collect::<anyhow::Result<Vec<_>>>()
+            .collect::<Result<Vec<_>, SourceError>>()
     })??;
     let mut pending = streamed.messages;
     pending.extend(found.into_iter().flatten());
@@ -170,7 +171,7 @@ fn stream(
     scanner: &Scanner<'_>,
     repo: &git2::Repository,
     index: &HashMap<Oid, u32>,
-) -> anyhow::Result<Streamed> {
+) -> Result<Streamed, SourceError> {
     let max = scanner.plan().max_file_size;
     let mut stream = ObjectStream::spawn(repo.path())?;
     let mut existing: HashSet<Oid> = HashSet::new();
@@ -182,11 +183,11 @@ fn stream(
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Header, Vec<u8>)>(256);
     let rx = Mutex::new(rx);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
+    std::thread::scope(|scope| -> Result<(), SourceError> {
         let workers: Vec<_> = (0..scanner.plan().threads.max(1))
             .map(|_| scope.spawn(|| work(scanner, &rx, index, &found, &budget)))
             .collect();
-        let mut reading = || -> anyhow::Result<()> {
+        let mut reading = || -> Result<(), SourceError> {
             loop {
                 let mut buf = Vec::new();
                 let keep = |h: &Header| match h.kind {
@@ -218,8 +219,7 @@ fn stream(
         let result = reading();
         drop(tx);
         for w in workers {
-            w.join()
-                .map_err(|_| anyhow::anyhow!("a scanning thread panicked"))??;
+            w.join().map_err(|_| SourceError::Panicked)??;
         }
         result
     })?;
@@ -249,7 +249,7 @@ fn work(
     index: &HashMap<Oid, u32>,
     found: &Found,
     budget: &Budget,
-) -> anyhow::Result<()> {
+) -> Result<(), SourceError> {
     loop {
         let next = rx.lock().expect("no panics while locked").recv();
         let Ok((header, bytes)) = next else {
