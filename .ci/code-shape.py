@@ -126,19 +126,9 @@ def main():
             if n > FILE_LIMIT:
                 bad.append(f"{p}: {n} lines (limit {FILE_LIMIT})")
     for p in [*rust_files("src"), *rust_files("tests")]:
-        lines = blank_literals(open(p).read()).split("\n")
-        for i, line in enumerate(lines):
-            m = re.match(r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?fn\s+(\w+)", line)
-            if not m:
-                continue
-            depth, started = 0, False
-            for j in range(i, len(lines)):
-                depth += lines[j].count("{") - lines[j].count("}")
-                started = started or "{" in lines[j]
-                if (started and depth <= 0) or (not started and lines[j].rstrip().endswith(";")):
-                    break
-            if j - i + 1 > FN_LIMIT:
-                bad.append(f"{p}:{i + 1}: fn {m.group(1)} is {j - i + 1} lines (limit {FN_LIMIT})")
+        for n, name in functions(p):
+            if n > FN_LIMIT:
+                bad.append(f"{p}: fn {name} is {n} lines (limit {FN_LIMIT})")
     for comp in cycles("src"):
         bad.append("import cycle: " + " <-> ".join(comp))
     for b in bad:

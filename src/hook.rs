@@ -60,6 +60,17 @@ pub enum Action<'a> {
     },
 }
 
+impl<'a> Action<'a> {
+    /// The tip to scan and the base it starts from (none for a new ref); `None` for a deletion.
+    pub fn tip_and_base(&self) -> Option<(&'a ObjectId, Option<&'a ObjectId>)> {
+        match *self {
+            Action::Nothing => None,
+            Action::New { tip } => Some((tip, None)),
+            Action::Range { base, tip } => Some((tip, Some(base))),
+        }
+    }
+}
+
 fn action<'a>(old: &'a ObjectId, new: &'a ObjectId) -> Action<'a> {
     if new.is_zero() {
         Action::Nothing

@@ -10,7 +10,7 @@ use git2::{ObjectType, Oid, Repository};
 
 use super::error::SourceError;
 use super::history::{peel, ref_tips, walk, Extras, RevSet};
-use crate::hook::{Action, ObjectId, PushUpdate, RefUpdate};
+use crate::hook::{ObjectId, PushUpdate, RefUpdate};
 use crate::report::escape_control;
 
 /// Git's hook input. A terminal on stdin means a person ran the hook by hand: say what it
@@ -152,10 +152,8 @@ pub(crate) fn select_push(
     };
     let mut sel = Selection::default();
     for u in updates {
-        let (tip, base) = match u.action() {
-            Action::Nothing => continue,
-            Action::New { tip } => (tip, None),
-            Action::Range { base, tip } => (tip, Some(base)),
+        let Some((tip, base)) = u.action().tip_and_base() else {
+            continue;
         };
         let Some(tip) = tip_of(repo, tip, "local sha", &u.local_ref, &mut sel.extras)? else {
             continue;
@@ -192,10 +190,8 @@ pub(crate) fn select_receive(
 ) -> Result<Selection, SourceError> {
     let mut sel = Selection::default();
     for u in updates {
-        let (tip, base) = match u.action() {
-            Action::Nothing => continue,
-            Action::New { tip } => (tip, None),
-            Action::Range { base, tip } => (tip, Some(base)),
+        let Some((tip, base)) = u.action().tip_and_base() else {
+            continue;
         };
         let Some(tip) = tip_of(repo, tip, "new sha", &u.refname, &mut sel.extras)? else {
             continue;
