@@ -172,7 +172,9 @@ impl<'p> Scanner<'p> {
         }
         let (out, lines) = match blob.lines {
             Lines::All => (out, None),
-            Lines::Added(_) if out.findings.is_empty() => return Ok(Vec::new()),
+            Lines::Added(_) if out.findings.is_empty() && out.truncated == 0 => {
+                return Ok(Vec::new())
+            }
             Lines::Added(added) => {
                 let lines = added()?;
                 let out = if out.truncated > 0 {
@@ -190,17 +192,26 @@ impl<'p> Scanner<'p> {
                 (out, Some(lines))
             }
         };
-        if out.truncated > 0 {
-            push(&self.stats.truncated, (at.shown.to_string(), out.truncated));
-        }
-        Ok(match lines {
+        let findings: Vec<Finding> = match lines {
             None => out.findings,
             Some(lines) => out
                 .findings
                 .into_iter()
                 .filter(|f| lines.any_in(f.line, f.end_line))
                 .collect(),
-        })
+        };
+        if out.truncated > 0 {
+            // Matches past the cap were counted, never judged: a gate whose kept findings were
+            // all allowed (inline markers) cannot say the rest were, so it fails closed.
+            if self.plan.gate && findings.is_empty() {
+                return Err(SourceError::CapUnjudged {
+                    what: at.shown.to_string(),
+                    more: out.truncated,
+                });
+            }
+            push(&self.stats.truncated, (at.shown.to_string(), out.truncated));
+        }
+        Ok(findings)
     }
 }
 

@@ -199,6 +199,13 @@ pub(crate) enum SourceError {
         size.next_power_of_two()
     )]
     TooLarge { what: String, size: u64, max: u64 },
+    #[error(
+        "{what}: over {cap} matches, all of those reported allowed inline; a gate cannot vouch for \
+         the {more} past the cap it did not judge: remove the allowed ones, or accept them in a \
+         baseline (keyfence baseline) instead of inline",
+        cap = crate::pipeline::MAX_FINDINGS_PER_BLOB
+    )]
+    CapUnjudged { what: String, more: usize },
     #[error("cannot start worker threads")]
     Threads(#[source] rayon::ThreadPoolBuildError),
     #[error("a scanning thread panicked")]

@@ -169,3 +169,38 @@ fn a_commit_message_of_twenty_thousand_key_pairs_is_capped() {
     assert!(n > 0 && n <= 1000, "{n} findings in the message");
     assert!(run.stderr.contains("over 1000 findings"), "{}", run.stderr);
 }
+
+#[test]
+fn a_staged_file_over_the_findings_cap_whose_kept_findings_are_all_allowed_fails_closed() {
+    // 1,000 pairs whose key-ID lines carry an inline marker fill the per-blob findings cap (the
+    // secret halves count; each pair is then allowed by its marker), so the unmarked pair after
+    // them is only counted, never judged: the gate must not pass the file.
+    let sb = Sandbox::new();
+    let r = sb.repo("r");
+    r.write("README", "hi\n");
+    r.commit("init");
+    let mut text = String::new();
+    for seed in 0..1_000 {
+        let k = crate::fixture::keys(10_000 + seed);
+        text.push_str(&format!(
+            "aws_access_key_id = {} # keyfence:allow\naws_secret_access_key = {}\n",
+            k.id, k.secret
+        ));
+    }
+    let new = crate::fixture::keys(99);
+    text.push_str(&format!(
+        "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+        new.id, new.secret
+    ));
+    r.write("fixtures/many.env", &text);
+    r.git(&["add", "fixtures/many.env"]);
+    let run = r.keyfence(&["protect", "--staged"]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("fixtures/many.env: over 1000 matches")
+            && run.stderr.contains("cannot vouch"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&new.secret) && !run.stdout.contains(&new.secret));
+}
