@@ -146,7 +146,7 @@ impl Details {
 }
 
 /// One place in history where a secret was introduced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub(crate) struct Occurrence {
     pub(crate) commit: String,
     pub(crate) file: String,

@@ -2,7 +2,7 @@
 //! one block that says where the secret is now and everywhere it has been, instead of repeating
 //! a whereabouts line per finding. JSON keeps every finding and occurrence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use super::escape_control as esc;
@@ -110,21 +110,23 @@ fn commit_of(f: &Finding) -> String {
 /// Paths that the group's occurrences name but none of its findings sits at (a finding there
 /// was filtered out): where they were first seen and in how many versions.
 fn elsewhere(out: &mut dyn Write, group: &[&Finding]) -> std::io::Result<()> {
-    // Each finding lists the secret's occurrences: the same places, seen once.
-    let mut seen: Vec<&crate::finding::Occurrence> = Vec::new();
+    // Each finding lists the secret's occurrences: the same places, seen once. Sets, not list
+    // scans: a secret kept in a file for a thousand versions has a thousand occurrences per
+    // finding.
+    let own: HashSet<&str> = group.iter().filter_map(|f| f.file.as_deref()).collect();
+    let mut seen: HashSet<&crate::finding::Occurrence> = HashSet::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
     let mut paths: Vec<(&str, usize, &str, usize)> = Vec::new();
     for o in group.iter().flat_map(|f| &f.occurrences) {
-        if seen.contains(&o)
-            || group
-                .iter()
-                .any(|f| f.file.as_deref() == Some(o.file.as_str()))
-        {
+        if own.contains(o.file.as_str()) || !seen.insert(o) {
             continue;
         }
-        seen.push(o);
-        match paths.iter_mut().find(|p| p.0 == o.file) {
-            Some(p) => p.3 += 1,
-            None => paths.push((&o.file, o.line, &o.commit, 1)),
+        match at.get(o.file.as_str()) {
+            Some(&i) => paths[i].3 += 1,
+            None => {
+                at.insert(&o.file, paths.len());
+                paths.push((&o.file, o.line, &o.commit, 1));
+            }
         }
     }
     for (path, line, commit, n) in paths {
