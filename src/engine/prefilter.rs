@@ -402,7 +402,8 @@ mod tests {
     use super::*;
 
     /// The keywords of `keywords` that occur in `text`, by the prefilter; checked against a
-    /// naive search, one keyword at a time, over a lowercased copy.
+    /// naive search, one keyword at a time, over a lowercased copy, and against the portable
+    /// path (no AVX-512 first pass).
     fn present(keywords: &[&str], text: &[u8]) -> Vec<usize> {
         let kw: Vec<String> = keywords.iter().map(|s| s.to_string()).collect();
         let pf = Prefilter::new(&kw).unwrap();
@@ -416,6 +417,19 @@ mod tests {
             got,
             naive(keywords, text),
             "{:?}",
+            String::from_utf8_lossy(text)
+        );
+        // The portable path too, whatever this CPU has: the other machines run it.
+        let mut portable = Vec::new();
+        pf.search(&Built::new(&pf.patterns, false), text, |p| {
+            portable.push(p);
+            true
+        });
+        portable.sort();
+        assert_eq!(
+            portable,
+            got,
+            "portable path: {:?}",
             String::from_utf8_lossy(text)
         );
         got
