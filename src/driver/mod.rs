@@ -58,9 +58,7 @@ pub(crate) struct Stats {
 
 impl Stats {
     fn skip_large(&self, what: &str, size: u64) {
-        if let Ok(mut v) = self.too_large.lock() {
-            v.push((what.to_string(), size));
-        }
+        push(&self.too_large, (what.to_string(), size));
     }
 
     /// True when something was not scanned (for `--strict`).
@@ -215,7 +213,8 @@ impl<'p> Scanner<'p> {
     }
 }
 
-fn push<T>(m: &Mutex<Vec<T>>, item: T) {
+/// Appends to a list the workers share (a poisoned lock loses the note, never the scan).
+pub(crate) fn push<T>(m: &Mutex<Vec<T>>, item: T) {
     if let Ok(mut v) = m.lock() {
         v.push(item);
     }

@@ -12,7 +12,7 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::error::SourceError;
 use super::{Blob, Lines, Provenance, Source};
-use crate::driver::{Scanner, Summary};
+use crate::driver::{push, Scanner, Summary};
 use crate::finding::{Finding, SourceKind};
 
 /// What the walk may read.
@@ -145,12 +145,6 @@ where
         }
     }
     stats.into_stats()
-}
-
-fn push<T>(m: &Mutex<Vec<T>>, item: T) {
-    if let Ok(mut v) = m.lock() {
-        v.push(item);
-    }
 }
 
 fn walk_dir<F>(root: &Path, opts: &DirOptions, stats: &SharedStats, visit: &F)
