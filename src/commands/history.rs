@@ -31,13 +31,7 @@ pub(crate) fn run(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     if args.added_only && matches!(trust, Trust::Base { base: None, .. }) {
         plan.note("the range has no base commit: using the shipped rules and no baseline");
     }
-    let mut scanned = scan(args, &plan, (&opener, &repo), started)?;
-    let mut findings = std::mem::take(&mut scanned.findings);
-    plan.filters().apply(&mut findings);
-    let status = plan.emit(&mut findings)?;
-    if !scanned.finish(&plan, findings.len()) {
-        return Ok(ExitStatus::Error);
-    }
+    let (status, _) = scan(args, &plan, (&opener, &repo), started)?.report(&plan)?;
     Ok(status)
 }
 

@@ -164,11 +164,7 @@ fn gate(
         extras: &sel.extras,
         shallow: &shallow,
     };
-    let mut scanned = driver::run(plan, &source, started)?;
-    let mut findings = std::mem::take(&mut scanned.findings);
-    plan.filters().apply(&mut findings);
-    let status = plan.emit(&mut findings)?;
-    scanned.finish(plan, findings.len());
+    let (status, findings) = driver::run(plan, &source, started)?.report(plan)?;
     if status == ExitStatus::Findings {
         let n = plural(findings.len() as u64, "finding");
         eprintln!("keyfence: {verdict}: {n} in the pushed commits:");

@@ -31,11 +31,7 @@ pub(crate) fn run(args: &ProtectArgs) -> anyhow::Result<ExitStatus> {
         repo: &repo,
         changes,
     };
-    let mut scanned = driver::run(&plan, &source, started)?;
-    let mut findings = std::mem::take(&mut scanned.findings);
-    plan.filters().apply(&mut findings);
-    let status = plan.emit(&mut findings)?;
-    scanned.finish(&plan, findings.len());
+    let (status, _) = driver::run(&plan, &source, started)?.report(&plan)?;
     if status == ExitStatus::Findings && !plan.quiet {
         eprintln!(
             "keyfence: commit blocked: remove the secrets from the staged files (or mark a false \

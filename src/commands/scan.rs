@@ -16,12 +16,6 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         no_ignore: args.no_ignore,
         config_root: root,
     };
-    let mut scanned = driver::run(&plan, &source, started)?;
-    let mut findings = std::mem::take(&mut scanned.findings);
-    plan.filters().apply(&mut findings);
-    let status = plan.emit(&mut findings)?;
-    if !scanned.finish(&plan, findings.len()) {
-        return Ok(ExitStatus::Error);
-    }
+    let (status, _) = driver::run(&plan, &source, started)?.report(&plan)?;
     Ok(status)
 }

@@ -265,6 +265,22 @@ impl Scanned {
     /// The warnings, the `--verbose` list of what was skipped, and the summary line, on stderr
     /// (none with `--quiet`); `reported` is how many findings the report holds. Returns false
     /// when `--strict` must fail the run because something was skipped.
+    /// The end every reporting command shares: the filters, the report, the warnings and summary
+    /// line. Returns the exit status (an incomplete `--strict` audit is an error) and the
+    /// findings reported, for commands that say more about them.
+    pub(crate) fn report(
+        mut self,
+        plan: &Plan,
+    ) -> Result<(crate::ExitStatus, Vec<Finding>), error::OutputError> {
+        let mut findings = std::mem::take(&mut self.findings);
+        plan.filters().apply(&mut findings);
+        let status = plan.emit(&mut findings)?;
+        if !self.finish(plan, findings.len()) {
+            return Ok((crate::ExitStatus::Error, findings));
+        }
+        Ok((status, findings))
+    }
+
     pub(crate) fn finish(&self, plan: &Plan, reported: usize) -> bool {
         if !plan.quiet {
             self.warn(plan);
