@@ -6,8 +6,7 @@
 //!
 //! For examples, `explain` and tests only: nothing on the scan path may use it.
 
-use base64::Engine as _;
-
+use crate::engine::decode::{encode_base64 as b64, encode_base64url as b64url};
 use crate::error::UnknownPlaceholder;
 
 /// Alphabets of common token formats.
@@ -21,16 +20,6 @@ pub const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 pub const DIGITS: &[u8] = b"0123456789";
 pub const UPPERNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub const LOWERNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-
-/// Standard padded base64, as tokens embed it.
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Unpadded URL-safe base64 (JWT segments, macaroons).
-fn b64url(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// A small deterministic PRNG (SplitMix64): same seed, same keys, on every machine.
 #[derive(Debug, Clone)]
