@@ -325,8 +325,11 @@ pub(crate) fn redact_cross_references(findings: &mut [Finding], extra: &[String]
     if secrets.is_empty() {
         return;
     }
+    // A contiguous NFA: built in time linear in the secrets (a private key is kilobytes; the DFA
+    // the builder would pick took longer to build than the texts it scrubs take to search).
     let Ok(ac) = aho_corasick::AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
         .build(&secrets)
     else {
         return;

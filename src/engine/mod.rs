@@ -1,19 +1,23 @@
 //! The detection engine: compiled once from a [`RuleSet`], shared read-only by every worker.
 //!
-//! Per blob: one prefilter pass over all rules' keywords picks the rules worth running, then
-//! each picked rule's `regex::bytes` runs over the blob; candidates go through entropy, the
-//! rule's validator and the allowlists. The engine knows nothing of files, git or output.
+//! Per blob: one prefilter pass finds every hit of every rule's keywords, which picks the rules
+//! worth running; each picked rule's regex then runs around its keywords' hits where every match
+//! must hold a keyword and is of bounded length (see [`crate::rules`]' `reach`), else over the
+//! whole blob. Candidates go through entropy, the rule's validator and the allowlists. The engine
+//! knows nothing of files, git or output.
 
 pub mod decode;
 pub(crate) mod entropy;
 pub(crate) mod prefilter;
 pub(crate) mod validate;
+#[cfg(test)]
+mod windows_agree;
 
 use std::ops::Range;
 
 pub(crate) use crate::blob::line_around;
 use crate::rules::InlineAllow;
-use crate::rules::{Candidate, Rule, RuleSet};
+use crate::rules::{Candidate, Reach, Rule, RuleSet};
 use prefilter::Prefilter;
 
 /// Where scanned content sits, as far as path-dependent rules care.
@@ -52,28 +56,41 @@ pub struct Engine {
     prefilter: Option<Prefilter>,
     /// For each prefilter pattern, the rules that own that keyword.
     pattern_rules: Vec<Vec<usize>>,
+    /// For each rule, its prefilter patterns.
+    rule_patterns: Vec<Vec<usize>>,
+    /// Each prefilter pattern's length in bytes.
+    pattern_lens: Vec<usize>,
     /// Rules without keywords: they run on every blob.
     always: Vec<usize>,
     /// Whether inline `keyfence:allow` markers count (the gate's operator decides).
     inline_allow: InlineAllow,
+    /// Whether rules with a [`Reach`] are searched only around their keywords' hits (off only
+    /// in tests, as the reference those searches must agree with).
+    windowed: bool,
 }
 
 impl Engine {
     pub fn new(rules: RuleSet) -> Engine {
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        let mut rule_patterns = vec![Vec::new(); rules.rules.len()];
         let mut always = Vec::new();
         for (i, rule) in rules.rules.iter().enumerate() {
             if rule.keywords.is_empty() {
                 always.push(i);
             }
             for kw in &rule.keywords {
-                match patterns.iter().position(|p| p == kw) {
-                    Some(p) => pattern_rules[p].push(i),
+                let p = match patterns.iter().position(|p| p == kw) {
+                    Some(p) => p,
                     None => {
                         patterns.push(kw.clone());
-                        pattern_rules.push(vec![i]);
+                        pattern_rules.push(Vec::new());
+                        patterns.len() - 1
                     }
+                };
+                if !pattern_rules[p].contains(&i) {
+                    pattern_rules[p].push(i);
+                    rule_patterns[i].push(p);
                 }
             }
         }
@@ -82,9 +99,19 @@ impl Engine {
             rules,
             prefilter,
             pattern_rules,
+            rule_patterns,
+            pattern_lens: patterns.iter().map(String::len).collect(),
             always,
             inline_allow: InlineAllow::On,
+            windowed: true,
         }
+    }
+
+    /// Searches every picked rule over whole blobs: what windowed searches must agree with.
+    #[cfg(test)]
+    pub(crate) fn searching_whole_blobs(mut self) -> Engine {
+        self.windowed = false;
+        self
     }
 
     /// Sets whether inline `keyfence:allow` markers count.
@@ -158,35 +185,41 @@ impl Engine {
                 return out;
             }
         }
-        let selected = self.select_rules(bytes);
-        for idx in selected {
+        let hits = self.keyword_hits(bytes);
+        for idx in self.select_rules(&hits) {
             if keep(&self.rules.rules[idx]) {
-                self.run_rule(idx, bytes, at, &mut out);
+                self.run_rule(idx, bytes, at, &hits, &mut out);
             }
         }
         dedupe_overlaps(&mut out);
         out
     }
 
-    /// The rules whose keywords occur in `bytes` (one prefilter pass), plus keyword-less ones.
-    fn select_rules(&self, bytes: &[u8]) -> Vec<usize> {
-        let n = self.rules.rules.len();
-        let mut picked = vec![false; n];
-        let mut remaining = n;
+    /// Every keyword hit in `bytes` (one prefilter pass), sorted by pattern, then start.
+    fn keyword_hits(&self, bytes: &[u8]) -> Vec<(u32, u32)> {
+        let mut hits = Vec::new();
+        if let Some(pf) = &self.prefilter {
+            // Offsets fit: blobs are capped far below 4 GiB (`--max-file-size`).
+            pf.for_each_hit(bytes, |p, at| hits.push((p as u32, at as u32)));
+        }
+        hits.sort_unstable();
+        hits
+    }
+
+    /// The rules owning a keyword that occurs, plus keyword-less ones, in rule order.
+    fn select_rules(&self, hits: &[(u32, u32)]) -> Vec<usize> {
+        let mut picked = vec![false; self.rules.rules.len()];
         for &i in &self.always {
             picked[i] = true;
-            remaining -= 1;
         }
-        if let (Some(pf), true) = (&self.prefilter, remaining > 0) {
-            pf.for_each_present(bytes, |p| {
-                for &r in &self.pattern_rules[p] {
-                    if !picked[r] {
-                        picked[r] = true;
-                        remaining -= 1;
-                    }
+        let mut last = None;
+        for &(p, _) in hits {
+            if last != Some(p) {
+                last = Some(p);
+                for &r in &self.pattern_rules[p as usize] {
+                    picked[r] = true;
                 }
-                remaining > 0
-            });
+            }
         }
         picked
             .iter()
@@ -195,7 +228,49 @@ impl Engine {
             .collect()
     }
 
-    fn run_rule(&self, idx: usize, bytes: &[u8], at: At<'_>, out: &mut Vec<Match>) {
+    /// Where rule `idx` is searched: around its keywords' hits when its matches cannot reach
+    /// further from one (see [`Reach`]), merged where they overlap and in order; else the
+    /// whole blob.
+    fn spans(
+        &self,
+        idx: usize,
+        bytes: &[u8],
+        reach: Option<Reach>,
+        hits: &[(u32, u32)],
+    ) -> Vec<Range<usize>> {
+        let Some(reach) = reach else {
+            return std::iter::once(0..bytes.len()).collect();
+        };
+        let mut spans: Vec<Range<usize>> = Vec::new();
+        for &p in &self.rule_patterns[idx] {
+            let from = hits.partition_point(|&(q, _)| q < p as u32);
+            let to = hits.partition_point(|&(q, _)| q <= p as u32);
+            let kw = self.pattern_lens[p];
+            spans.extend(
+                hits[from..to]
+                    .iter()
+                    .map(|&(_, at)| around(bytes, at as usize..at as usize + kw, reach)),
+            );
+        }
+        spans.sort_unstable_by_key(|s| s.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+        for s in spans {
+            match merged.last_mut() {
+                Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
+                _ => merged.push(s),
+            }
+        }
+        merged
+    }
+
+    fn run_rule(
+        &self,
+        idx: usize,
+        bytes: &[u8],
+        at: At<'_>,
+        hits: &[(u32, u32)],
+        out: &mut Vec<Match>,
+    ) {
         let rule = &self.rules.rules[idx];
         match at {
             At::Path(p) => {
@@ -210,11 +285,30 @@ impl Engine {
             At::Unknown if rule.paths.is_some() => return,
             At::Unknown | At::AnyPath => {}
         }
-        let regex = rule.regex.regex();
-        let mut locs = regex.capture_locations();
-        let mut at = 0;
-        while at <= bytes.len() {
-            let Some(whole) = regex.captures_read_at(&mut locs, bytes, at) else {
+        let search = rule.regex.search(&rule.keywords);
+        let reach = search.reach.filter(|_| self.windowed);
+        for span in self.spans(idx, bytes, reach, hits) {
+            self.search_span(idx, search, bytes, span, out);
+        }
+    }
+
+    /// The matches of rule `idx` in `span`, as a search from the span's start would find them
+    /// one after the other; look-around sees the bytes beyond the span.
+    fn search_span(
+        &self,
+        idx: usize,
+        search: &crate::rules::RuleSearch,
+        bytes: &[u8],
+        span: Range<usize>,
+        out: &mut Vec<Match>,
+    ) {
+        let rule = &self.rules.rules[idx];
+        let mut caps = search.regex.create_captures();
+        let mut at = span.start;
+        while at <= span.end {
+            let input = regex_automata::Input::new(bytes).span(at..span.end);
+            search.regex.search_captures(&input, &mut caps);
+            let Some(whole) = caps.get_match() else {
                 break;
             };
             // Guarantee progress on empty matches.
@@ -223,12 +317,10 @@ impl Engine {
             } else {
                 whole.end() + 1
             };
-            let secret = rule
-                .regex
-                .secret_group()
-                .and_then(|g| locs.get(g))
-                .map(|(s, e)| s..e)
-                .unwrap_or(whole.start()..whole.end());
+            let secret = search
+                .secret_group
+                .and_then(|g| caps.get_group(g))
+                .map_or(whole.range(), |s| s.range());
             if secret.is_empty() {
                 continue;
             }
@@ -256,6 +348,24 @@ impl Engine {
             });
         }
     }
+}
+
+/// The bytes a match holding the keyword at `kw` can cover: at most `reach.bytes` long, and
+/// with at most `reach.newlines` line feeds, so starting after the line feed that many plus one
+/// before the keyword and ending before the one that many plus one after it.
+fn around(bytes: &[u8], kw: Range<usize>, reach: Reach) -> Range<usize> {
+    let (mut start, mut end) = (0, bytes.len());
+    if let Some(n) = reach.bytes {
+        start = kw.end.saturating_sub(n);
+        end = end.min(kw.start + n);
+    }
+    if let Some(n) = reach.newlines {
+        let before = memchr::memrchr_iter(b'\n', &bytes[start..kw.start]).nth(n);
+        start = before.map_or(start, |i| start + i + 1);
+        let after = memchr::memchr_iter(b'\n', &bytes[kw.end..end]).nth(n);
+        end = after.map_or(end, |i| kw.end + i);
+    }
+    start..end
 }
 
 /// One secret, one finding: when several rules catch the same or overlapping bytes (a named

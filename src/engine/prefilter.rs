@@ -1,14 +1,14 @@
-//! The keyword prefilter: says which keywords occur in a blob, so that only the rules owning
-//! them run their regex.
+//! The keyword prefilter: says where keywords occur in a blob, so that only the rules owning
+//! them run their regex, and only around those places.
 //!
 //! Keywords match ASCII case-insensitively. With hundreds of keywords an Aho-Corasick DFA is
 //! bound by its state chain (each byte's next state waits for the last one: about 0.6 GB/s on
 //! the moby tree with 390 keywords) and SIMD (Teddy) searchers lose their selectivity. Instead
-//! each keyword is anchored on one of its three-byte substrings, the one least common in source
-//! code; one pass hashes every three-byte window of the blob (case-folded) into a bit table that
-//! fits the L1 cache, and only where a bit is set are the keywords anchored there compared. The
-//! windows do not depend on each other, so the CPU works on several at once, and the blob is
-//! neither copied nor lowercased.
+//! each keyword is anchored on its three-byte substring least common in source code plus the
+//! byte after it (a keyword of three bytes on itself); one pass hashes every window of the blob
+//! (case-folded) into bit tables that fit the L1 cache, and only where a bit is set are the
+//! keywords anchored there compared. The windows do not depend on each other, so the CPU works
+//! on several at once, and the blob is neither copied nor lowercased.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -35,19 +35,32 @@ pub(crate) struct Prefilter {
 
 #[derive(Debug)]
 struct Built {
+    /// Keywords of four bytes or more, anchored on four bytes: a three-byte anchor rare in the
+    /// code the trigram list was built from can still be common elsewhere (`cen` of `tencent` in
+    /// every "License" header of Go code), and the fourth byte cuts the comparisons that fail by
+    /// about four times on the moby tree.
+    four: Table,
+    /// Keywords of three bytes, anchored on all of them.
+    three: Option<Table>,
+    /// Keywords shorter than a window, searched on their own (there are few or none).
+    short: Option<(AhoCorasick, Vec<usize>)>,
+    /// The 64-windows-at-once first pass over the anchors' first three bytes, where the CPU has
+    /// it.
+    #[cfg(target_arch = "x86_64")]
+    wide: Option<wide::Bloom>,
+}
+
+/// Anchors by the hash of their bytes.
+#[derive(Debug)]
+struct Table {
     /// Bit `h` set when some keyword's anchor hashes to `h`.
-    table: Box<[u64]>,
-    /// Set bits of `table` before each of its words: with a popcount inside the word, the rank
+    bits: Box<[u64]>,
+    /// Set bits of `bits` before each of its words: with a popcount inside the word, the rank
     /// of a set bit, which numbers the buckets without an array as large as the hash space.
     ranks: Box<[u32]>,
     /// Keywords anchored in the bucket of rank `r`: `anchored[starts[r]..starts[r + 1]]`.
     starts: Box<[u32]>,
     anchored: Box<[Anchor]>,
-    /// Keywords shorter than a window, searched on their own (there are few or none).
-    short: Option<(AhoCorasick, Vec<usize>)>,
-    /// The 64-windows-at-once first pass, where the CPU has it.
-    #[cfg(target_arch = "x86_64")]
-    wide: Option<wide::Bloom>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -61,12 +74,24 @@ struct Anchor {
 /// `a`..`z` (and merges a few other byte pairs, which only costs a comparison that fails), so
 /// the blob needs no lowercase copy.
 #[inline(always)]
-fn hash(window: u32) -> u32 {
+fn hash3(window: u32) -> u32 {
     ((window & 0x00ff_ffff) | 0x0020_2020).wrapping_mul(0x9e37_79b1) >> (32 - BITS)
 }
 
-fn window(gram: &[u8]) -> u32 {
+/// [`hash3`] of all four bytes of `window`.
+#[inline(always)]
+fn hash4(window: u32) -> u32 {
+    (window | 0x2020_2020).wrapping_mul(0x9e37_79b1) >> (32 - BITS)
+}
+
+/// The three bytes at the start of `gram`, little-endian.
+fn window3(gram: &[u8]) -> u32 {
     u32::from(gram[0]) | (u32::from(gram[1]) << 8) | (u32::from(gram[2]) << 16)
+}
+
+/// The four bytes at the start of `gram`, little-endian.
+fn window4(gram: &[u8]) -> u32 {
+    u32::from_le_bytes(gram[..4].try_into().expect("four bytes"))
 }
 
 impl Prefilter {
@@ -120,30 +145,18 @@ impl Built {
     /// check the portable path on the same machine).
     fn new(patterns: &[Vec<u8>], wide: bool) -> Built {
         let common = commonness();
-        let mut table = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
-        let mut by_hash: Vec<(u32, Anchor)> = Vec::new();
-        let mut short = Vec::new();
+        let (mut four, mut three, mut short) = (Vec::new(), Vec::new(), Vec::new());
         for (p, pat) in patterns.iter().enumerate() {
-            if pat.len() < 3 {
-                short.push(p);
-                continue;
+            match pat.len() {
+                0..=2 => short.push(p),
+                3 => three.push((hash3(window3(pat)), Anchor::at(p, 0))),
+                len => {
+                    // The rarest three bytes, and the byte after them (before, at the end).
+                    let offset = anchor_of(pat, &common).min(len - 4);
+                    four.push((hash4(window4(&pat[offset..])), Anchor::at(p, offset)));
+                }
             }
-            let offset = anchor_of(pat, &common);
-            let h = hash(window(&pat[offset..offset + 3]));
-            table[(h >> 6) as usize] |= 1 << (h & 63);
-            let (pattern, offset) = (p as u32, offset as u32);
-            by_hash.push((h, Anchor { pattern, offset }));
         }
-        by_hash.sort_by_key(|&(h, a)| (h, a.pattern));
-        let mut ranks = vec![0u32; table.len()].into_boxed_slice();
-        for w in 1..table.len() {
-            ranks[w] = ranks[w - 1] + table[w - 1].count_ones();
-        }
-        let mut starts: Vec<u32> = (0..by_hash.len())
-            .filter(|&n| n == 0 || by_hash[n - 1].0 != by_hash[n].0)
-            .map(|n| n as u32)
-            .collect();
-        starts.push(by_hash.len() as u32);
         let short = (!short.is_empty()).then(|| {
             let ac = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
@@ -151,122 +164,153 @@ impl Built {
                 .expect("keywords are plain literals");
             (ac, short)
         });
+        #[cfg(target_arch = "x86_64")]
+        let wide = wide
+            .then(|| {
+                wide::Bloom::new(four.iter().chain(&three).map(|&(_, a)| {
+                    let (p, o) = (a.pattern as usize, a.offset as usize);
+                    &patterns[p][o..o + 3]
+                }))
+            })
+            .flatten();
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = wide;
         Built {
-            table,
+            four: Table::new(four),
+            three: (!three.is_empty()).then(|| Table::new(three)),
+            short,
+            #[cfg(target_arch = "x86_64")]
+            wide,
+        }
+    }
+}
+
+impl Anchor {
+    fn at(pattern: usize, offset: usize) -> Anchor {
+        Anchor {
+            pattern: pattern as u32,
+            offset: offset as u32,
+        }
+    }
+}
+
+impl Table {
+    fn new(mut by_hash: Vec<(u32, Anchor)>) -> Table {
+        let mut bits = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
+        for &(h, _) in &by_hash {
+            bits[(h >> 6) as usize] |= 1 << (h & 63);
+        }
+        by_hash.sort_by_key(|&(h, a)| (h, a.pattern));
+        let mut ranks = vec![0u32; bits.len()].into_boxed_slice();
+        for w in 1..bits.len() {
+            ranks[w] = ranks[w - 1] + bits[w - 1].count_ones();
+        }
+        let mut starts: Vec<u32> = (0..by_hash.len())
+            .filter(|&n| n == 0 || by_hash[n - 1].0 != by_hash[n].0)
+            .map(|n| n as u32)
+            .collect();
+        starts.push(by_hash.len() as u32);
+        Table {
+            bits,
             ranks,
             starts: starts.into_boxed_slice(),
-            #[cfg(target_arch = "x86_64")]
-            wide: wide
-                .then(|| {
-                    wide::Bloom::new(by_hash.iter().map(|&(_, a)| {
-                        let (p, o) = (a.pattern as usize, a.offset as usize);
-                        &patterns[p][o..o + 3]
-                    }))
-                })
-                .flatten(),
             anchored: by_hash.into_iter().map(|(_, a)| a).collect(),
-            short,
         }
     }
 
     #[inline(always)]
     fn has(&self, h: u32) -> bool {
-        self.table[(h >> 6) as usize] >> (h & 63) & 1 != 0
+        self.bits[(h >> 6) as usize] >> (h & 63) & 1 != 0
     }
 
     /// The keywords anchored at hash `h` (which is set in the table).
     fn bucket(&self, h: u32) -> &[Anchor] {
         let word = (h >> 6) as usize;
-        let below = self.table[word] & ((1u64 << (h & 63)) - 1);
+        let below = self.bits[word] & ((1u64 << (h & 63)) - 1);
         let r = (self.ranks[word] + below.count_ones()) as usize;
         &self.anchored[self.starts[r] as usize..self.starts[r + 1] as usize]
     }
 }
 
 impl Prefilter {
-    /// Calls `found(pattern)` once for each keyword that occurs in `text`. `found` returns `false`
-    /// when nothing more is needed (every rule already picked), which ends the pass early.
-    pub(crate) fn for_each_present(&self, text: &[u8], found: impl FnMut(usize) -> bool) {
-        self.search(self.built(), text, found)
+    /// Calls `hit(pattern, start)` for every occurrence of every keyword in `text`, in no
+    /// particular order: the engine searches each rule's regex around its keywords' hits.
+    pub(crate) fn for_each_hit(&self, text: &[u8], hit: impl FnMut(usize, usize)) {
+        self.search(self.built(), text, hit)
     }
 
-    fn search(&self, built: &Built, text: &[u8], mut found: impl FnMut(usize) -> bool) {
-        let mut seen = vec![false; self.patterns.len()];
-        let mut report = |p: usize| -> bool {
-            if seen[p] {
-                return true;
-            }
-            seen[p] = true;
-            found(p)
-        };
+    fn search(&self, built: &Built, text: &[u8], mut hit: impl FnMut(usize, usize)) {
         if let Some((ac, ids)) = &built.short {
             for m in ac.find_overlapping_iter(text) {
-                if !report(ids[m.pattern().as_usize()]) {
-                    return;
-                }
+                hit(ids[m.pattern().as_usize()], m.start());
             }
         }
+        // The anchors that may start at `at`, compared where their table has the bit.
+        let mut check = |at: usize| {
+            if at + 4 <= text.len() {
+                let h = hash4(window4(&text[at..]));
+                if built.four.has(h) {
+                    self.compare(&built.four, h, text, at, &mut hit);
+                }
+            }
+            if let Some(three) = &built.three {
+                let h = hash3(window3(&text[at..]));
+                if three.has(h) {
+                    self.compare(three, h, text, at, &mut hit);
+                }
+            }
+        };
         let mut i = 0;
         #[cfg(target_arch = "x86_64")]
         if let Some(bloom) = &built.wide {
             // SAFETY: `Bloom::new` returns a filter only where the CPU has the features.
-            let stopped = unsafe {
-                bloom.scan(text, &mut i, |at| {
-                    !built.has(hash(window(&text[at..])))
-                        || self.compare(built, text, at, &mut report)
-                })
-            };
-            if stopped {
-                return;
-            }
+            unsafe { bloom.scan(text, &mut i, &mut check) };
         }
-        // Eight bytes read at once hold the windows at six positions; their table bits are
-        // collected first and the rare hits compared after, so the loop rarely branches.
+        // Eight bytes read at once hold the four-byte windows at five positions; their table
+        // bits are collected first and the rare hits checked after, so the loop rarely branches.
         while i + 8 <= text.len() {
             let x = u64::from_le_bytes(text[i..i + 8].try_into().expect("eight bytes"));
             let mut hits = 0u32;
-            for k in 0..6 {
-                hits |= u32::from(built.has(hash((x >> (8 * k)) as u32))) << k;
+            for k in 0..5 {
+                let w = (x >> (8 * k)) as u32;
+                let three = built.three.as_ref().is_some_and(|t| t.has(hash3(w)));
+                hits |= u32::from(built.four.has(hash4(w)) || three) << k;
             }
             while hits != 0 {
                 let k = hits.trailing_zeros() as usize;
                 hits &= hits - 1;
-                if !self.compare(built, text, i + k, &mut report) {
-                    return;
-                }
+                check(i + k);
             }
-            i += 6;
+            i += 5;
         }
         while i + 3 <= text.len() {
-            if built.has(hash(window(&text[i..]))) && !self.compare(built, text, i, &mut report) {
-                return;
-            }
+            check(i);
             i += 1;
         }
     }
 
-    /// Compares the keywords anchored at the window starting at `at` (whose bit is set);
-    /// returns `false` when `report` asked to stop.
+    /// Compares the keywords of `table` anchored at hash `h` with the text where their anchor
+    /// would start at `at`.
     #[inline(never)]
     fn compare(
         &self,
-        built: &Built,
+        table: &Table,
+        h: u32,
         text: &[u8],
         at: usize,
-        report: &mut impl FnMut(usize) -> bool,
-    ) -> bool {
-        for a in built.bucket(hash(window(&text[at..]))) {
+        hit: &mut impl FnMut(usize, usize),
+    ) {
+        for a in table.bucket(h) {
             let p = a.pattern as usize;
             let pat = &self.patterns[p];
             let Some(start) = at.checked_sub(a.offset as usize) else {
                 continue;
             };
             let here = text.get(start..start + pat.len());
-            if here.is_some_and(|s| s.eq_ignore_ascii_case(pat)) && !report(p) {
-                return false;
+            if here.is_some_and(|s| s.eq_ignore_ascii_case(pat)) {
+                hit(p, start);
             }
         }
-        true
     }
 }
 
@@ -345,12 +389,7 @@ mod wide {
         /// # Safety
         /// Only on a `Bloom` that [`Bloom::new`] returned (the CPU has the features).
         #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-        pub(super) unsafe fn scan(
-            &self,
-            text: &[u8],
-            i: &mut usize,
-            mut hit: impl FnMut(usize) -> bool,
-        ) -> bool {
+        pub(super) unsafe fn scan(&self, text: &[u8], i: &mut usize, mut hit: impl FnMut(usize)) {
             // SAFETY (all loads below): each reads 64 bytes inside its array or inside text.
             let load = |t: &[u8]| unsafe { _mm512_loadu_si512(t.as_ptr().cast()) };
             let pair = |t: &[u8]| (load(&t[..64]), load(&t[64..128]));
@@ -386,13 +425,10 @@ mod wide {
                 while pass != 0 {
                     let k = pass.trailing_zeros() as usize;
                     pass &= pass - 1;
-                    if !hit(*i + k) {
-                        return true;
-                    }
+                    hit(*i + k);
                 }
                 *i += 64;
             }
-            false
         }
     }
 }
@@ -401,17 +437,14 @@ mod wide {
 mod tests {
     use super::*;
 
-    /// The keywords of `keywords` that occur in `text`, by the prefilter; checked against a
-    /// naive search, one keyword at a time, over a lowercased copy, and against the portable
-    /// path (no AVX-512 first pass).
+    /// The keywords of `keywords` that occur in `text`, by the prefilter; every hit (keyword
+    /// and start) is checked against a naive search, one keyword at a time, over a lowercased
+    /// copy, and against the portable path (no AVX-512 first pass).
     fn present(keywords: &[&str], text: &[u8]) -> Vec<usize> {
         let kw: Vec<String> = keywords.iter().map(|s| s.to_string()).collect();
         let pf = Prefilter::new(&kw).unwrap();
         let mut got = Vec::new();
-        pf.for_each_present(text, |p| {
-            got.push(p);
-            true
-        });
+        pf.for_each_hit(text, |p, start| got.push((p, start)));
         got.sort();
         assert_eq!(
             got,
@@ -421,9 +454,8 @@ mod tests {
         );
         // The portable path too, whatever this CPU has: the other machines run it.
         let mut portable = Vec::new();
-        pf.search(&Built::new(&pf.patterns, false), text, |p| {
-            portable.push(p);
-            true
+        pf.search(&Built::new(&pf.patterns, false), text, |p, start| {
+            portable.push((p, start))
         });
         portable.sort();
         assert_eq!(
@@ -432,17 +464,25 @@ mod tests {
             "portable path: {:?}",
             String::from_utf8_lossy(text)
         );
-        got
+        let mut present: Vec<usize> = got.into_iter().map(|(p, _)| p).collect();
+        present.dedup();
+        present
     }
 
-    fn naive(keywords: &[&str], text: &[u8]) -> Vec<usize> {
+    /// Every (keyword, start) where the keyword occurs, overlapping occurrences included.
+    fn naive(keywords: &[&str], text: &[u8]) -> Vec<(usize, usize)> {
         let lower = text.to_ascii_lowercase();
-        (0..keywords.len())
-            .filter(|&i| {
-                let k = keywords[i].to_ascii_lowercase();
-                memchr::memmem::find(&lower, k.as_bytes()).is_some()
-            })
-            .collect()
+        let mut hits = Vec::new();
+        for (i, k) in keywords.iter().enumerate() {
+            let k = k.to_ascii_lowercase();
+            hits.extend(
+                (0..lower.len())
+                    .filter(|&at| lower[at..].starts_with(k.as_bytes()))
+                    .map(|at| (i, at)),
+            );
+        }
+        hits.sort();
+        hits
     }
 
     fn xorshift(state: &mut u64) -> u64 {
@@ -485,15 +525,24 @@ mod tests {
     }
 
     #[test]
-    fn stops_when_asked() {
-        let kw: Vec<String> = ["one", "two", "three"].map(String::from).to_vec();
+    fn reports_every_occurrence_where_it_starts() {
+        let kw: Vec<String> = ["one", "ne t", "o"].map(String::from).to_vec();
         let pf = Prefilter::new(&kw).unwrap();
-        let mut calls = 0;
-        pf.for_each_present(b"one two three one", |_| {
-            calls += 1;
-            false
-        });
-        assert_eq!(calls, 1);
+        let mut hits = Vec::new();
+        pf.for_each_hit(b"one two ONE tone", |p, at| hits.push((p, at)));
+        hits.sort();
+        let want = [
+            (0, 0),
+            (0, 8),
+            (0, 13),
+            (1, 1),
+            (1, 9),
+            (2, 0),
+            (2, 6),
+            (2, 8),
+            (2, 13),
+        ];
+        assert_eq!(hits, want);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use globset::{GlobSet, GlobSetBuilder};
 
 use super::allowlist::Allowlist;
-use super::pattern::{compile_glob, LazyRegex, RegexBudget};
+use super::pattern::{compile_glob, RegexBudget, RuleRegex};
 use super::requires::Requires;
 use super::rule::{Origin, Rule};
 use super::spec::{AllowlistSpec, RuleSpec, Severity};
@@ -87,7 +87,7 @@ fn rule_regex(
     at: &Origin,
     shipped: bool,
     budget: &mut RegexBudget,
-) -> Result<LazyRegex, ConfigError> {
+) -> Result<RuleRegex, ConfigError> {
     let err = |message: String| ConfigError::Rule {
         file: at.file.clone(),
         line: at.line,
@@ -99,11 +99,12 @@ fn rule_regex(
         .as_ref()
         .ok_or_else(|| err("missing `regex`".into()))?
         .get_ref();
-    if shipped {
-        return Ok(LazyRegex::deferred(src));
+    if !shipped {
+        // Checked (and charged) now, so a bad pattern is an error up front; compiled for
+        // search on first use like a shipped one.
+        budget.build(src).map_err(|e| err(e.describe(src)))?;
     }
-    let compiled = budget.build(src).map_err(|e| err(e.describe(src)))?;
-    Ok(LazyRegex::compiled(compiled, src))
+    Ok(RuleRegex::new(src))
 }
 
 /// Keywords in lower case (the prefilter matches case-insensitively); an empty one is an error.
@@ -172,6 +173,8 @@ mod tests {
         for rule in &set.rules {
             let src = rule.regex.as_str();
             build_regex(src).unwrap_or_else(|e| panic!("{}: {}", rule.id, regex_error(&e, src)));
+            // And as the engine compiles it for search.
+            rule.regex.search(&rule.keywords);
             for (re, _) in &rule.allowlist.regexes {
                 build_regex(re.as_str()).unwrap_or_else(|e| panic!("{} allowlist: {e}", rule.id));
             }

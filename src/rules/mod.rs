@@ -14,6 +14,7 @@ mod compile;
 mod load;
 mod pattern;
 pub mod placeholder;
+mod reach;
 mod read;
 pub(crate) mod requires;
 mod rule;
@@ -21,6 +22,8 @@ pub mod spec;
 
 pub(crate) use allowlist::{Allowlist, Candidate};
 pub use load::{add_pack_file, PackText, RuleSetBuilder};
+pub(crate) use pattern::RuleSearch;
+pub(crate) use reach::Reach;
 pub(crate) use read::{line_of, read_config_text, toml_error};
 pub use rule::{Origin, Rule, RuleSet};
 pub(crate) use spec::{InlineAllow, Severity};

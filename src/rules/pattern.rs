@@ -72,7 +72,7 @@ impl RegexBudget {
     }
 }
 
-/// A rule regex, compiled when first needed.
+/// An allowlist regex, compiled when first needed.
 ///
 /// Compiling every shipped pattern costs tens of milliseconds, more than the whole pre-commit
 /// gate may take, while a typical blob wakes only a few rules. Shipped patterns are therefore
@@ -81,17 +81,14 @@ impl RegexBudget {
 #[derive(Debug)]
 pub(crate) struct LazyRegex {
     src: String,
-    compiled: std::sync::OnceLock<(Regex, Option<usize>)>,
+    compiled: std::sync::OnceLock<Regex>,
 }
 
 impl LazyRegex {
     pub(super) fn compiled(regex: Regex, src: &str) -> Self {
-        let cell = std::sync::OnceLock::new();
-        let group = secret_group_of(&regex);
-        let _ = cell.set((regex, group));
         LazyRegex {
             src: src.to_string(),
-            compiled: cell,
+            compiled: std::sync::OnceLock::from(regex),
         }
     }
 
@@ -102,22 +99,11 @@ impl LazyRegex {
         }
     }
 
-    fn get(&self) -> &(Regex, Option<usize>) {
-        self.compiled.get_or_init(|| {
-            let regex = build_regex(&self.src)
-                .expect("shipped rule patterns compile (checked by the test suite)");
-            let group = secret_group_of(&regex);
-            (regex, group)
-        })
-    }
-
     pub(crate) fn regex(&self) -> &Regex {
-        &self.get().0
-    }
-
-    /// Index of the `secret` capture group; the whole match when absent.
-    pub(crate) fn secret_group(&self) -> Option<usize> {
-        self.get().1
+        self.compiled.get_or_init(|| {
+            build_regex(&self.src)
+                .expect("shipped allowlist patterns compile (checked by the test suite)")
+        })
     }
 
     #[cfg(test)]
@@ -126,8 +112,65 @@ impl LazyRegex {
     }
 }
 
-fn secret_group_of(regex: &Regex) -> Option<usize> {
-    regex.capture_names().position(|n| n == Some("secret"))
+/// A rule's pattern, compiled on first use like a [`LazyRegex`] (and for the same reason), as the regex engine underneath
+/// `regex::bytes` so that a search can be bounded to a window of a blob while `^`, `$` and `\b`
+/// still see the bytes around it (see [`super::reach`]).
+#[derive(Debug)]
+pub(crate) struct RuleRegex {
+    src: String,
+    compiled: std::sync::OnceLock<RuleSearch>,
+}
+
+/// A compiled rule pattern and what the engine needs to know about it.
+#[derive(Debug)]
+pub(crate) struct RuleSearch {
+    pub(crate) regex: regex_automata::meta::Regex,
+    /// Index of the `secret` capture group; the whole match when absent.
+    pub(crate) secret_group: Option<usize>,
+    /// How far from a keyword hit a match can reach, when every match holds a keyword.
+    pub(crate) reach: Option<super::reach::Reach>,
+}
+
+impl RuleRegex {
+    /// `src` was checked at load (user patterns) or by the test suite (shipped ones).
+    pub(super) fn new(src: &str) -> Self {
+        RuleRegex {
+            src: src.to_string(),
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The compiled pattern; `keywords` are the rule's (lowercase), which decide its reach.
+    pub(crate) fn search(&self, keywords: &[String]) -> &RuleSearch {
+        self.compiled.get_or_init(|| {
+            use regex_automata::{meta, util::syntax, MatchKind};
+            let hir = syntax::parse_with(&self.src, &syntax::Config::new().utf8(false))
+                .expect("rule patterns are checked before they are searched");
+            // The configuration `regex::bytes::RegexBuilder` gives, with keyfence's size caps.
+            let config = meta::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(DFA_SIZE_LIMIT);
+            let regex = meta::Builder::new()
+                .configure(config)
+                .build_from_hir(&hir)
+                .expect("rule patterns are checked before they are searched");
+            let secret_group = regex
+                .group_info()
+                .to_index(regex_automata::PatternID::ZERO, "secret");
+            RuleSearch {
+                regex,
+                secret_group,
+                reach: super::reach::reach(&hir, keywords),
+            }
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn as_str(&self) -> &str {
+        &self.src
+    }
 }
 
 /// What a config and the extra packs (everything but the shipped packs) may hold in total. One

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use globset::GlobSet;
 
 use super::allowlist::Allowlist;
-use super::pattern::LazyRegex;
+use super::pattern::RuleRegex;
 use super::spec::Severity;
 use crate::engine::validate::Validator;
 
@@ -15,7 +15,7 @@ pub struct Rule {
     pub id: String,
     pub description: String,
     pub(crate) severity: Severity,
-    pub(crate) regex: LazyRegex,
+    pub(crate) regex: RuleRegex,
     /// Lowercase literals; the rule only runs on blobs where one occurs. Empty: always runs.
     pub keywords: Vec<String>,
     pub entropy: Option<f64>,

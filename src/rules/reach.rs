@@ -1,0 +1,260 @@
+//! How far a rule's matches can lie from its keywords.
+//!
+//! A blob that holds one of a rule's keywords used to be searched whole with the rule's regex,
+//! and with hundreds of rules most of the scan time went to regexes running over kilobytes where
+//! they could not match: a keyword such as `ibm` (in every "Copyright IBM Corp" header) woke the
+//! IBM rule on every file of a HashiCorp tree. When every match of a pattern must contain one of
+//! the rule's keywords and no match is longer than `L` bytes, every match lies within `L` bytes
+//! of a keyword hit; likewise, when no match holds more than `N` line feeds, every match lies
+//! within `N` lines of a keyword hit's line (most patterns allow `[ \t]*`, so are unbounded in
+//! bytes, but stay on one line save for a final separator). Searching only there finds exactly
+//! the matches a whole-blob search finds. Patterns for which neither can be shown keep the
+//! whole-blob search.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// How far a match can reach from the keyword it must hold; at least one bound is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reach {
+    /// The longest match, in bytes.
+    pub(crate) bytes: Option<usize>,
+    /// The most line feeds one match holds.
+    pub(crate) newlines: Option<usize>,
+}
+
+/// `Some` when every match of `hir` contains one of `keywords` (lowercase, compared ASCII
+/// case-insensitively as the prefilter does) and its length or its line feeds are bounded.
+///
+/// One approximation: under `(?i)` the letters `k` and `s` also match the Kelvin sign and the long
+/// s, which no keyword spells; a match written with them is not found by a windowed search (a
+/// whole-blob search found it only when the keyword also occurred elsewhere in the blob).
+pub(crate) fn reach(hir: &Hir, keywords: &[String]) -> Option<Reach> {
+    if keywords.is_empty() || !holds_keyword(hir, keywords) {
+        return None;
+    }
+    let reach = Reach {
+        bytes: hir.properties().maximum_len(),
+        newlines: newlines(hir),
+    };
+    (reach.bytes.is_some() || reach.newlines.is_some()).then_some(reach)
+}
+
+/// The most line feeds a match of `hir` can hold, `None` when unbounded.
+fn newlines(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(lit) => Some(memchr::memchr_iter(b'\n', &lit.0).count()),
+        HirKind::Class(Class::Bytes(c)) => Some(usize::from(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        )),
+        HirKind::Class(Class::Unicode(c)) => Some(usize::from(
+            c.ranges()
+                .iter()
+                .any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        )),
+        HirKind::Repetition(rep) => match (newlines(&rep.sub)?, rep.max) {
+            (0, _) => Some(0),
+            (n, Some(max)) => n.checked_mul(max as usize),
+            (_, None) => None,
+        },
+        HirKind::Capture(cap) => newlines(&cap.sub),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .try_fold(0usize, |sum, p| sum.checked_add(newlines(p)?)),
+        HirKind::Alternation(alts) => alts
+            .iter()
+            .try_fold(0usize, |most, a| Some(most.max(newlines(a)?))),
+    }
+}
+
+/// Whether every match of `hir` contains a keyword.
+fn holds_keyword(hir: &Hir, keywords: &[String]) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => false,
+        HirKind::Literal(lit) => contains_keyword(&lit.0.to_ascii_lowercase(), keywords),
+        HirKind::Repetition(rep) => rep.min >= 1 && holds_keyword(&rep.sub, keywords),
+        HirKind::Capture(cap) => holds_keyword(&cap.sub, keywords),
+        HirKind::Alternation(alts) => alts.iter().all(|a| holds_keyword(a, keywords)),
+        HirKind::Concat(parts) => {
+            parts.iter().any(|p| holds_keyword(p, keywords))
+                || parts
+                    .split(|p| fixed_texts(p).is_none())
+                    .filter_map(|run| product(run.iter().map(|p| fixed_texts(p).unwrap())))
+                    .any(|texts| texts.iter().all(|t| contains_keyword(t, keywords)))
+        }
+    }
+}
+
+/// At most this many spellings are followed through a run of parts.
+const SPELLINGS: usize = 64;
+
+/// Every text `hir` can match, lowercased, when it can only match a few fixed texts (up to ASCII
+/// case): `(?i)ibm` is three one-letter classes, which together always spell `ibm`, and
+/// `xox[bp]` spells `xoxb` or `xoxp`.
+fn fixed_texts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(vec![lit.0.to_ascii_lowercase()]),
+        HirKind::Class(class) => letters(class).map(|l| l.into_iter().map(|b| vec![b]).collect()),
+        HirKind::Capture(cap) => fixed_texts(&cap.sub),
+        HirKind::Concat(parts) => {
+            product(parts.iter().map(fixed_texts).collect::<Option<Vec<_>>>()?)
+        }
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            for a in alts {
+                all.extend(fixed_texts(a)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            (all.len() <= SPELLINGS).then_some(all)
+        }
+        HirKind::Repetition(rep) if Some(rep.min) == rep.max && rep.min <= 4 => {
+            let sub = fixed_texts(&rep.sub)?;
+            product((0..rep.min).map(|_| sub.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// The texts made of one choice from each of `parts` in turn; `None` past [`SPELLINGS`].
+fn product(parts: impl IntoIterator<Item = Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let mut texts = vec![Vec::new()];
+    for choices in parts {
+        if texts.len() * choices.len() > SPELLINGS {
+            return None;
+        }
+        texts = texts
+            .iter()
+            .flat_map(|t| choices.iter().map(move |c| [&t[..], c].concat()))
+            .collect();
+    }
+    texts.sort_unstable();
+    texts.dedup();
+    Some(texts)
+}
+
+/// The lowercase ASCII bytes a class stands for, when it holds a few ASCII bytes, letters in
+/// either case (plus the Kelvin sign for `k` and the long s for `s`, which Unicode case folding
+/// adds; see [`reach`]).
+fn letters(class: &Class) -> Option<Vec<u8>> {
+    let members: Vec<u32> = match class {
+        Class::Bytes(c) => c
+            .ranges()
+            .iter()
+            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
+            .take(2 * SPELLINGS)
+            .collect(),
+        Class::Unicode(c) => c
+            .ranges()
+            .iter()
+            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
+            .take(2 * SPELLINGS)
+            .collect(),
+    };
+    let mut lower = Vec::new();
+    for m in members {
+        match m {
+            0..=0x7f => lower.push((m as u8).to_ascii_lowercase()),
+            0x212a => lower.push(b'k'),
+            0x17f => lower.push(b's'),
+            _ => return None,
+        }
+    }
+    lower.sort_unstable();
+    lower.dedup();
+    (lower.len() <= 8).then_some(lower)
+}
+
+fn contains_keyword(text: &[u8], keywords: &[String]) -> bool {
+    keywords
+        .iter()
+        .any(|k| memchr::memmem::find(text, k.as_bytes()).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reach_of(pattern: &str, keywords: &[&str]) -> Option<Reach> {
+        let hir = regex_automata::util::syntax::parse_with(
+            pattern,
+            &regex_automata::util::syntax::Config::new().utf8(false),
+        )
+        .unwrap();
+        let kw: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
+        reach(&hir, &kw)
+    }
+
+    fn bytes(bytes: usize, newlines: usize) -> Option<Reach> {
+        Some(Reach {
+            bytes: Some(bytes),
+            newlines: Some(newlines),
+        })
+    }
+
+    #[test]
+    fn a_bounded_pattern_spelling_its_keyword_has_a_reach() {
+        assert_eq!(reach_of("xoxb-[0-9]{10}", &["xoxb"]), bytes(15, 0));
+        assert!(reach_of("(?i)ibm[_.-]?api[_.-]?key=[a-z]{4}", &["ibm"]).is_some());
+        // Under (?i) `k` and `s` are Unicode classes with the Kelvin sign and the long s.
+        assert!(reach_of("(?i)secret_key=[a-z]{4}", &["secret"]).is_some());
+        assert!(reach_of("(?i:ask)", &["ask"]).is_some());
+        // Every alternative holds a keyword, possibly a different one, also where the keyword
+        // runs on past the alternation or a small class.
+        assert!(reach_of("(?:ghp|gho)_[A-Za-z0-9]{36}", &["ghp_", "gho_"]).is_some());
+        assert!(reach_of("xox[bp]-[0-9]{10}", &["xoxb-", "xoxp-"]).is_some());
+        assert!(reach_of("(?i)(?:ibm|iam)_key=[a-z]{4}", &["ibm_k", "iam_k"]).is_some());
+        assert!(reach_of("(?P<secret>AKIA[A-Z2-7]{16})", &["akia"]).is_some());
+        assert!(reach_of("(?:token){1,3}", &["token"]).is_some());
+    }
+
+    #[test]
+    fn a_pattern_unbounded_in_length_may_be_bounded_in_lines() {
+        let one_line = Reach {
+            bytes: None,
+            newlines: Some(0),
+        };
+        assert_eq!(reach_of("xoxb-[0-9]+", &["xoxb"]), Some(one_line));
+        assert_eq!(
+            reach_of("(?i)key[ \t]*=[ \t]*[a-z]{4}", &["key"]),
+            Some(one_line)
+        );
+        // A final separator that may be a line feed, `$` (no byte), and `\n` spelled out.
+        let sep = "(?i)key[ \t]*=[a-z]{4}(?:[^a-z]|$)";
+        assert_eq!(reach_of(sep, &["key"]).unwrap().newlines, Some(1));
+        assert_eq!(
+            reach_of("key\n[a-z]+\r?\n[a-z]+", &["key"])
+                .unwrap()
+                .newlines,
+            Some(2)
+        );
+        assert_eq!(
+            reach_of("key(?:\n[a-z]){0,3}x+", &["key"])
+                .unwrap()
+                .newlines,
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn unbounded_or_keyword_free_patterns_are_searched_whole() {
+        // Unbounded in bytes and in lines.
+        assert_eq!(reach_of("xoxb-[0-9\n]+", &["xoxb"]), None);
+        assert_eq!(reach_of("(?s)xoxb-.+", &["xoxb"]), None);
+        assert_eq!(reach_of(r"xoxb-\s*[0-9]{4}", &["xoxb"]), None);
+        // An alternative without the keyword.
+        assert_eq!(reach_of("(?:ibm|iam)_key=[a-z]{4}", &["ibm"]), None);
+        // The keyword broken by an optional separator.
+        assert_eq!(reach_of("iam[_-]?apikey", &["iam_apikey"]), None);
+        // Optional, or a class that is not one letter.
+        assert_eq!(reach_of("(?:akia)?[A-Z]{16}", &["akia"]), None);
+        assert_eq!(reach_of("[ab]kia[A-Z]{16}", &["akia"]), None);
+        assert_eq!(reach_of("[a-z]kia[A-Z]{16}", &["akia"]), None);
+        assert_eq!(reach_of("xoxb-[0-9]{10}", &[]), None);
+        // A keyword the pattern only spells in part, or spells only in some spellings.
+        assert_eq!(reach_of("xox[bp]-[0-9]{10}", &["xoxb"]), None);
+        assert_eq!(reach_of("(?:ghp|gho)_[A-Za-z0-9]{36}", &["ghp_"]), None);
+    }
+}
