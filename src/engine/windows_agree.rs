@@ -74,7 +74,7 @@ fn windowed_searches_find_what_whole_blob_searches_find() {
 fn windowed_searches_agree_on_cut_and_shuffled_examples() {
     let (windowed, whole) = engines();
     let (examples, keywords) = pieces(&windowed);
-    let mut state = 0x5eed_0f_11u64;
+    let mut state = 0x5eed_0f11_u64;
     let mut next = |n: usize| {
         state ^= state << 13;
         state ^= state >> 7;
