@@ -71,20 +71,116 @@ fn newlines(hir: &Hir) -> Option<usize> {
 
 /// Whether every match of `hir` contains a keyword.
 fn holds_keyword(hir: &Hir, keywords: &[String]) -> bool {
+    let mut budget = DISTRIBUTIONS;
+    holds(hir, keywords, &mut budget)
+}
+
+/// At most this many alternatives are distributed over the parts around them, per pattern.
+const DISTRIBUTIONS: usize = 512;
+
+fn holds(hir: &Hir, keywords: &[String], budget: &mut usize) -> bool {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => false,
         HirKind::Literal(lit) => contains_keyword(&lit.0.to_ascii_lowercase(), keywords),
-        HirKind::Repetition(rep) => rep.min >= 1 && holds_keyword(&rep.sub, keywords),
-        HirKind::Capture(cap) => holds_keyword(&cap.sub, keywords),
-        HirKind::Alternation(alts) => alts.iter().all(|a| holds_keyword(a, keywords)),
-        HirKind::Concat(parts) => {
-            parts.iter().any(|p| holds_keyword(p, keywords))
-                || parts
-                    .split(|p| fixed_texts(p).is_none())
-                    .filter_map(|run| product(run.iter().map(|p| fixed_texts(p).unwrap())))
-                    .any(|texts| texts.iter().all(|t| contains_keyword(t, keywords)))
+        HirKind::Repetition(rep) => rep.min >= 1 && holds(&rep.sub, keywords, budget),
+        HirKind::Capture(cap) => holds(&cap.sub, keywords, budget),
+        HirKind::Alternation(alts) => alts.iter().all(|a| holds(a, keywords, budget)),
+        HirKind::Concat(parts) => concat_holds(parts, keywords, budget),
+    }
+}
+
+/// [`holds`] for parts in a row. When no part and no stretch of fixed parts holds a keyword,
+/// the first alternation (or optional part) that is not one of a few texts is distributed over
+/// the parts around it: `h(?:cloud|etzner)[_.-]?token` (the parser factors common prefixes out)
+/// holds when `hcloud[_.-]?token` and `hetzner[_.-]?token` both do.
+fn concat_holds(parts: &[Hir], keywords: &[String], budget: &mut usize) -> bool {
+    let parts = flatten(parts);
+    if parts.iter().any(|p| holds(p, keywords, budget))
+        || parts
+            .split(|p| fixed_texts(p).is_none())
+            .any(|run| run_holds_keyword(run, keywords))
+    {
+        return true;
+    }
+    // An alternation first; else a part of a few texts, when a run had too many spellings.
+    let Some((at, choices)) = (parts.iter().enumerate())
+        .find_map(|(i, p)| choices(p).map(|c| (i, c)))
+        .or_else(|| (parts.iter().enumerate()).find_map(|(i, p)| spellings(p).map(|c| (i, c))))
+    else {
+        return false;
+    };
+    if *budget < choices.len() {
+        return false;
+    }
+    *budget -= choices.len();
+    choices.into_iter().all(|choice| {
+        let mut spliced = parts[..at].to_vec();
+        spliced.extend(choice);
+        spliced.extend_from_slice(&parts[at + 1..]);
+        concat_holds(&spliced, keywords, budget)
+    })
+}
+
+/// Parts in a row with nested rows and capture groups spliced in: a group does not change the
+/// text it matches.
+fn flatten(parts: &[Hir]) -> Vec<Hir> {
+    let mut flat = Vec::new();
+    for p in parts {
+        match p.kind() {
+            HirKind::Concat(inner) => flat.extend(flatten(inner)),
+            HirKind::Capture(cap) => flat.extend(flatten(std::slice::from_ref(&cap.sub))),
+            _ => flat.push(p.clone()),
         }
     }
+    flat
+}
+
+/// The ways through an alternation or an optional part that is not one of a few fixed texts,
+/// each as parts to splice in its place.
+fn choices(hir: &Hir) -> Option<Vec<Vec<Hir>>> {
+    if fixed_texts(hir).is_some() {
+        return None;
+    }
+    match hir.kind() {
+        HirKind::Alternation(alts) => Some(
+            alts.iter()
+                .map(|a| flatten(std::slice::from_ref(a)))
+                .collect(),
+        ),
+        HirKind::Repetition(rep) if rep.min == 0 && rep.max == Some(1) => {
+            Some(vec![Vec::new(), flatten(std::slice::from_ref(&rep.sub))])
+        }
+        _ => None,
+    }
+}
+
+/// A part that spells one of several texts, as one literal per text.
+fn spellings(hir: &Hir) -> Option<Vec<Vec<Hir>>> {
+    let texts = fixed_texts(hir)?;
+    (texts.len() > 1).then(|| {
+        texts
+            .into_iter()
+            .map(|t| {
+                if t.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Hir::literal(t)]
+                }
+            })
+            .collect()
+    })
+}
+
+/// Whether some stretch of `run` (parts that each spell a few texts) spells a keyword in every
+/// spelling: `(?:cloudflare|cf)[_.-]?token` does with the keywords `cloudflare`, `cftoken`,
+/// `cf_token`, `cf.token` and `cf-token`.
+fn run_holds_keyword(run: &[Hir], keywords: &[String]) -> bool {
+    let texts: Vec<Vec<Vec<u8>>> = run.iter().map(|p| fixed_texts(p).unwrap()).collect();
+    (0..texts.len()).any(|from| {
+        (from + 1..=texts.len())
+            .map_while(|to| product(texts[from..to].iter().cloned()))
+            .any(|spellings| spellings.iter().all(|t| contains_keyword(t, keywords)))
+    })
 }
 
 /// At most this many spellings are followed through a run of parts.
@@ -114,6 +210,14 @@ fn fixed_texts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
             let sub = fixed_texts(&rep.sub)?;
             product((0..rep.min).map(|_| sub.clone()))
         }
+        // An optional part: a separator such as `[_.-]?`.
+        HirKind::Repetition(rep) if rep.min == 0 && rep.max == Some(1) => {
+            let mut texts = fixed_texts(&rep.sub)?;
+            texts.push(Vec::new());
+            texts.sort_unstable();
+            texts.dedup();
+            Some(texts)
+        }
         _ => None,
     }
 }
@@ -135,7 +239,8 @@ fn product(parts: impl IntoIterator<Item = Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>
     Some(texts)
 }
 
-/// The lowercase ASCII bytes a class stands for, when it holds a few ASCII bytes, letters in
+/// The lowercase ASCII bytes a class stands for, when it holds a few ASCII bytes (`[0-9]` at
+/// most), letters in
 /// either case (plus the Kelvin sign for `k` and the long s for `s`, which Unicode case folding
 /// adds; see [`reach`]).
 fn letters(class: &Class) -> Option<Vec<u8>> {
@@ -164,7 +269,7 @@ fn letters(class: &Class) -> Option<Vec<u8>> {
     }
     lower.sort_unstable();
     lower.dedup();
-    (lower.len() <= 8).then_some(lower)
+    (lower.len() <= 16).then_some(lower)
 }
 
 fn contains_keyword(text: &[u8], keywords: &[String]) -> bool {
@@ -206,6 +311,33 @@ mod tests {
         assert!(reach_of("(?:ghp|gho)_[A-Za-z0-9]{36}", &["ghp_", "gho_"]).is_some());
         assert!(reach_of("xox[bp]-[0-9]{10}", &["xoxb-", "xoxp-"]).is_some());
         assert!(reach_of("(?i)(?:ibm|iam)_key=[a-z]{4}", &["ibm_k", "iam_k"]).is_some());
+        // Optional separators, spelled every way.
+        let cf = "(?i:(?:cloudflare|cf)[_.-]?token)=[a-z]{4}";
+        let spelled = ["cloudflare", "cftoken", "cf_token", "cf.token", "cf-token"];
+        assert!(reach_of(cf, &spelled).is_some());
+        // Prefixes the parser factors out of an alternation, and optional parts that are not
+        // fixed texts.
+        let factored =
+            "(?i:hcloud[_.-]?token|hetzner[_.-]?(?:cloud[_.-]?)?(?:api[_.-]?)?token)=[a-z]{4}";
+        assert!(reach_of(factored, &["hcloud", "hetzner"]).is_some());
+        assert!(reach_of("sntry(?:s_[a-z]{60}|u_[0-9]{64})", &["sntrys_", "sntryu_"]).is_some());
+        // Too many spellings for one run: split on the separators' choices.
+        let many = "(?i:cf[_.-]?(?:global[_.-]?)?(?:api[_.-]?)?key)=[a-z]{4}";
+        let kw = [
+            "cf_api", "cf-api", "cf.api", "cfapi", "cf_key", "cf-key", "cf.key", "cfkey",
+        ];
+        let global = ["cf_global", "cf-global", "cf.global", "cfglobal"];
+        assert!(reach_of(many, &[&kw[..], &global[..]].concat()).is_some());
+        assert_eq!(reach_of(many, &kw), None);
+        // The keyword spans the end of an alternation and a capture group.
+        let cargo = r#"(?:cargo_token=|token=")(?P<secret>cio[a-z]{32})"#;
+        assert!(reach_of(cargo, &["cargo_token", "\"cio"]).is_some());
+        assert!(reach_of("oracle(?:[+][a-z]+)?://[a-z]{4}", &["oracle://", "oracle+"]).is_some());
+        assert!(reach_of(
+            "[0-9]Q~[a-z]{4}",
+            &["0q~", "1q~", "2q~", "3q~", "4q~", "5q~", "6q~", "7q~", "8q~", "9q~"]
+        )
+        .is_some());
         assert!(reach_of("(?P<secret>AKIA[A-Z2-7]{16})", &["akia"]).is_some());
         assert!(reach_of("(?:token){1,3}", &["token"]).is_some());
     }
@@ -256,5 +388,59 @@ mod tests {
         // A keyword the pattern only spells in part, or spells only in some spellings.
         assert_eq!(reach_of("xox[bp]-[0-9]{10}", &["xoxb"]), None);
         assert_eq!(reach_of("(?:ghp|gho)_[A-Za-z0-9]{36}", &["ghp_"]), None);
+        let cf = "(?i:(?:cloudflare|cf)[_.-]?token)=[a-z]{4}";
+        assert_eq!(
+            reach_of(cf, &["cloudflare", "cftoken", "cf_token", "cf-token"]),
+            None
+        );
+        assert_eq!(
+            reach_of("sntry(?:s_[a-z]{60}|u_[0-9]{64})", &["sntrys_"]),
+            None
+        );
+        assert_eq!(
+            reach_of("oracle(?:[+][a-z]+)?://[a-z]{4}", &["oracle://"]),
+            None
+        );
+    }
+
+    /// Rules whose pattern is a token's shape alone, run only on blobs that name the provider
+    /// somewhere: their keyword is context, not part of the match, so they are searched whole.
+    /// (`terraform-credentials-block-token` is gated on `credentials "` with the one space
+    /// `terraform fmt` writes, while its pattern also takes tabs or more spaces.)
+    const CONTEXT_RULES: [&str; 9] = [
+        "twilio-api-key",
+        "mailgun-api-key",
+        "mailchimp-api-key",
+        "telegram-bot-token",
+        "terraform-credentials-block-token",
+        "harness-pat",
+        "asana-pat",
+        "airtable-pat",
+        "dropbox-short-lived-token",
+    ];
+
+    /// Every other shipped rule spells one of its keywords in every match, in every spelling its
+    /// pattern allows (`cf.token` as well as `cf_token`): else a spelling the keywords miss is
+    /// only found where a keyword happens to occur elsewhere in the blob, and the rule cannot be
+    /// searched around its keywords.
+    #[test]
+    fn every_shipped_rule_spells_one_of_its_keywords_unless_they_are_context() {
+        let set = crate::rules::RuleSet::defaults().unwrap();
+        let syntax = regex_automata::util::syntax::Config::new().utf8(false);
+        let mut wrong = Vec::new();
+        for rule in &set.rules {
+            let hir =
+                regex_automata::util::syntax::parse_with(rule.regex.as_str(), &syntax).unwrap();
+            let spells = holds_keyword(&hir, &rule.keywords);
+            if spells == CONTEXT_RULES.contains(&rule.id.as_str()) {
+                wrong.push(format!("{} (spells a keyword: {spells})", rule.id));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        let windowed = set
+            .rules
+            .iter()
+            .filter(|r| r.regex.search(&r.keywords).reach.is_some());
+        assert!(windowed.count() >= 230);
     }
 }

@@ -88,3 +88,57 @@ fn lookalikes_failing_their_structure_check_are_not_reported() {
     let found = rule_lines(dir.path());
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// A name the pattern takes with any separator (`CF.API.TOKEN`, `dd.api.key`, `coApiKey`) is
+/// found in a file where no other keyword of its rule occurs: each rule's keywords cover every
+/// spelling of its pattern (before, only the spellings listed as keywords were, and the others
+/// only when one of those also occurred in the file).
+#[test]
+fn names_spelled_with_any_separator_are_found_without_another_keyword_nearby() {
+    use keyfence::rules::placeholder::{ALNUM, BASE64, HEX};
+    let mut g = Generator::new(1301);
+    let cases = [
+        (
+            "cloudflare-api-token",
+            format!("CF.API.TOKEN = {}", g.string(ALNUM, 40)),
+        ),
+        (
+            "datadog-api-key",
+            format!("dd.api.key: {}", g.string(HEX, 32)),
+        ),
+        (
+            "vault-legacy-token",
+            format!("vault.token = s.{}", g.string(ALNUM, 24)),
+        ),
+        (
+            "vault-approle-secret-id",
+            format!("secret.id: {}", g.uuid()),
+        ),
+        (
+            "consul-gossip-key",
+            format!("encrypt: \"{}=\"", g.string(BASE64, 43)),
+        ),
+        (
+            "hcp-client-secret",
+            format!("hcp.client.secret = {}", g.string(ALNUM, 64)),
+        ),
+        (
+            "cohere-api-key",
+            format!("const coApiKey = \"{}\";", g.string(ALNUM, 40)),
+        ),
+        (
+            "azure-storage-account-key",
+            format!("storage.key = {}==", g.string(BASE64, 86)),
+        ),
+        (
+            "generic-secret-assignment",
+            format!("privateKey = \"{}\"", g.string(ALNUM, 24)),
+        ),
+    ];
+    for (rule, line) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "settings.txt", format!("# settings\n{line}\n"));
+        let found = rule_lines(dir.path());
+        assert!(found.contains(&(rule.to_string(), 2)), "{rule}: {found:?}");
+    }
+}
