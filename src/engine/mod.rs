@@ -228,19 +228,15 @@ impl Engine {
             .collect()
     }
 
-    /// Where rule `idx` is searched: around its keywords' hits when its matches cannot reach
-    /// further from one (see [`Reach`]), merged where they overlap and in order; else the
-    /// whole blob.
+    /// Where rule `idx` is searched: around its keywords' hits, as far as its matches can
+    /// reach from one (see [`Reach`]), merged where they overlap and in order.
     fn spans(
         &self,
         idx: usize,
         bytes: &[u8],
-        reach: Option<Reach>,
+        reach: Reach,
         hits: &[(u32, u32)],
     ) -> Vec<Range<usize>> {
-        let Some(reach) = reach else {
-            return std::iter::once(0..bytes.len()).collect();
-        };
         let mut spans: Vec<Range<usize>> = Vec::new();
         for &p in &self.rule_patterns[idx] {
             let from = hits.partition_point(|&(q, _)| q < p as u32);
@@ -253,14 +249,18 @@ impl Engine {
             );
         }
         spans.sort_unstable_by_key(|s| s.start);
-        let mut merged: Vec<Range<usize>> = Vec::with_capacity(spans.len());
-        for s in spans {
-            match merged.last_mut() {
-                Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
-                _ => merged.push(s),
+        // Merged in place.
+        let mut kept = 0;
+        for i in 0..spans.len() {
+            if kept > 0 && spans[i].start <= spans[kept - 1].end {
+                spans[kept - 1].end = spans[kept - 1].end.max(spans[i].end);
+            } else {
+                spans[kept] = spans[i].clone();
+                kept += 1;
             }
         }
-        merged
+        spans.truncate(kept);
+        spans
     }
 
     fn run_rule(
@@ -286,9 +286,14 @@ impl Engine {
             At::Unknown | At::AnyPath => {}
         }
         let search = rule.regex.search(&rule.keywords);
-        let reach = search.reach.filter(|_| self.windowed);
-        for span in self.spans(idx, bytes, reach, hits) {
-            self.search_span(idx, search, bytes, span, out);
+        let mut caps = search.regex.create_captures();
+        match search.reach.filter(|_| self.windowed) {
+            None => self.search_span(idx, search, bytes, 0..bytes.len(), &mut caps, out),
+            Some(reach) => {
+                for span in self.spans(idx, bytes, reach, hits) {
+                    self.search_span(idx, search, bytes, span, &mut caps, out);
+                }
+            }
         }
     }
 
@@ -300,14 +305,14 @@ impl Engine {
         search: &crate::rules::RuleSearch,
         bytes: &[u8],
         span: Range<usize>,
+        caps: &mut regex_automata::util::captures::Captures,
         out: &mut Vec<Match>,
     ) {
         let rule = &self.rules.rules[idx];
-        let mut caps = search.regex.create_captures();
         let mut at = span.start;
         while at <= span.end {
             let input = regex_automata::Input::new(bytes).span(at..span.end);
-            search.regex.search_captures(&input, &mut caps);
+            search.regex.search_captures(&input, caps);
             let Some(whole) = caps.get_match() else {
                 break;
             };

@@ -143,26 +143,27 @@ impl RuleRegex {
     /// The compiled pattern; `keywords` are the rule's (lowercase), which decide its reach.
     pub(crate) fn search(&self, keywords: &[String]) -> &RuleSearch {
         self.compiled.get_or_init(|| {
-            use regex_automata::{meta, util::syntax, MatchKind};
-            let hir = syntax::parse_with(&self.src, &syntax::Config::new().utf8(false))
+            use regex_automata::util::syntax;
+            // ASCII first: secrets are ASCII, `\s`, `\w` and `\d` are ASCII classes as in the
+            // RE2 syntax rule packs are written for, and the automata are a third of the size
+            // (a shipped pattern costs about 0.08 ms to compile instead of 0.25, paid on first
+            // use by every scan). A pattern that needs Unicode (`\p{L}`) gets it.
+            let hir = [false, true]
+                .into_iter()
+                .find_map(|unicode| {
+                    let config = syntax::Config::new().utf8(false).unicode(unicode);
+                    syntax::parse_with(&self.src, &config).ok()
+                })
                 .expect("rule patterns are checked before they are searched");
-            // The configuration `regex::bytes::RegexBuilder` gives, with keyfence's size caps.
-            let config = meta::Config::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .utf8_empty(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
-                .hybrid_cache_capacity(DFA_SIZE_LIMIT);
-            let regex = meta::Builder::new()
-                .configure(config)
-                .build_from_hir(&hir)
-                .expect("rule patterns are checked before they are searched");
+            let reach = super::reach::reach(&hir, keywords);
+            let regex = build_search(&hir, reach.is_none());
             let secret_group = regex
                 .group_info()
                 .to_index(regex_automata::PatternID::ZERO, "secret");
             RuleSearch {
                 regex,
                 secret_group,
-                reach: super::reach::reach(&hir, keywords),
+                reach,
             }
         })
     }
@@ -171,6 +172,23 @@ impl RuleRegex {
     pub(crate) fn as_str(&self) -> &str {
         &self.src
     }
+}
+
+/// Compiles a rule pattern as `regex::bytes::RegexBuilder` would, with keyfence's size caps.
+/// A literal prefilter is built only for patterns searched over whole blobs: around keyword hits
+/// it finds nothing the lazy DFA does not, and building it is about 30% of the compile time.
+fn build_search(hir: &regex_syntax::hir::Hir, whole_blobs: bool) -> regex_automata::meta::Regex {
+    use regex_automata::{meta, MatchKind};
+    let config = meta::Config::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .utf8_empty(false)
+        .auto_prefilter(whole_blobs)
+        .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+        .hybrid_cache_capacity(DFA_SIZE_LIMIT);
+    meta::Builder::new()
+        .configure(config)
+        .build_from_hir(hir)
+        .expect("rule patterns are checked before they are searched")
 }
 
 /// What a config and the extra packs (everything but the shipped packs) may hold in total. One
@@ -255,6 +273,26 @@ pub(super) fn compile_glob(g: &str) -> Result<Glob, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::RuleRegex;
+
+    fn finds(pattern: &str, text: &str) -> bool {
+        let rule = RuleRegex::new(pattern);
+        rule.search(&[]).regex.is_match(text.as_bytes())
+    }
+
+    #[test]
+    fn rule_patterns_are_ascii_unless_they_need_unicode() {
+        // ASCII case folding and classes: the Kelvin sign is not a `k`, a no-break space is
+        // not `\s`.
+        assert!(finds("(?i)^key$", "KEY"));
+        assert!(!finds("(?i)^key$", "\u{212a}ey"));
+        assert!(!finds(r"^a\sb$", "a\u{a0}b"));
+        assert!(finds(r"^a\sb$", "a\tb"));
+        // A pattern that needs Unicode compiles with it instead of failing the scan.
+        assert!(finds(r"^\p{Lu}{3}-[0-9]{2}$", "ÄÖÜ-12"));
+        assert!(finds(r"(?u)^(?i:\x{212a})ey$", "key"));
+    }
+
     use super::*;
 
     #[test]

@@ -25,8 +25,9 @@ pub(crate) struct Reach {
 /// `Some` when every match of `hir` contains one of `keywords` (lowercase, compared ASCII
 /// case-insensitively as the prefilter does) and its length or its line feeds are bounded.
 ///
-/// One approximation: under `(?i)` the letters `k` and `s` also match the Kelvin sign and the long
-/// s, which no keyword spells; a match written with them is not found by a windowed search (a
+/// One approximation, for patterns that need Unicode (rule patterns are ASCII unless they do):
+/// under a Unicode `(?i)` the letters `k` and `s` also match the Kelvin sign and the long s,
+/// which no keyword spells; a match written with them is not found by a windowed search (a
 /// whole-blob search found it only when the keyword also occurred elsewhere in the blob).
 pub(crate) fn reach(hir: &Hir, keywords: &[String]) -> Option<Reach> {
     if keywords.is_empty() || !holds_keyword(hir, keywords) {
