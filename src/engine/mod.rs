@@ -196,18 +196,18 @@ impl Engine {
     }
 
     /// Every keyword hit in `bytes` (one prefilter pass), sorted by pattern, then start.
-    fn keyword_hits(&self, bytes: &[u8]) -> Vec<(u32, u32)> {
+    fn keyword_hits(&self, bytes: &[u8]) -> Vec<(u32, usize)> {
         let mut hits = Vec::new();
         if let Some(pf) = &self.prefilter {
-            // Offsets fit: blobs are capped far below 4 GiB (`--max-file-size`).
-            pf.for_each_hit(bytes, |p, at| hits.push((p as u32, at as u32)));
+            // Keyword numbers fit (a config has at most 10,000 keywords); offsets may not.
+            pf.for_each_hit(bytes, |p, at| hits.push((p as u32, at)));
         }
         hits.sort_unstable();
         hits
     }
 
     /// The rules owning a keyword that occurs, plus keyword-less ones, in rule order.
-    fn select_rules(&self, hits: &[(u32, u32)]) -> Vec<usize> {
+    fn select_rules(&self, hits: &[(u32, usize)]) -> Vec<usize> {
         let mut picked = vec![false; self.rules.rules.len()];
         for &i in &self.always {
             picked[i] = true;
@@ -235,7 +235,7 @@ impl Engine {
         idx: usize,
         bytes: &[u8],
         reach: Reach,
-        hits: &[(u32, u32)],
+        hits: &[(u32, usize)],
     ) -> Vec<Range<usize>> {
         let mut spans: Vec<Range<usize>> = Vec::new();
         for &p in &self.rule_patterns[idx] {
@@ -245,7 +245,7 @@ impl Engine {
             spans.extend(
                 hits[from..to]
                     .iter()
-                    .map(|&(_, at)| around(bytes, at as usize..at as usize + kw, reach)),
+                    .map(|&(_, at)| around(bytes, at..at + kw, reach)),
             );
         }
         spans.sort_unstable_by_key(|s| s.start);
@@ -268,7 +268,7 @@ impl Engine {
         idx: usize,
         bytes: &[u8],
         at: At<'_>,
-        hits: &[(u32, u32)],
+        hits: &[(u32, usize)],
         out: &mut Vec<Match>,
     ) {
         let rule = &self.rules.rules[idx];
