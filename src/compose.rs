@@ -111,6 +111,14 @@ fn pair(text: &[u8], placed: &mut Vec<Placed>, rule: &Rule, req: &Requires) {
             }
             if let Some(p) = loose_secret(text, &placed[i], placed, rule, req, shape) {
                 drop[i] = true;
+                // A finding on a piece of the token it took says less about the same secret.
+                for (j, q) in placed.iter().enumerate() {
+                    if overlaps(&q.span, &p.span)
+                        && is_piece(&q.finding, p.finding.secret.as_bytes())
+                    {
+                        drop[j] = true;
+                    }
+                }
                 loose.push(p);
             }
         }
@@ -203,14 +211,14 @@ fn loose_secret(
     shape: crate::rules::requires::Shape,
 ) -> Option<Placed> {
     let (lo, hi) = window(text, id.span.clone(), req.within_lines);
-    let covered = |r: &Range<usize>| {
+    let covered = |r: &Range<usize>, s: &[u8]| {
         placed
             .iter()
-            .any(|p| p.span.start < r.end && r.start < p.span.end)
+            .any(|p| overlaps(&p.span, r) && !is_piece(&p.finding, s))
     };
     let (at, secret) = tokens(text, lo, hi)
         .into_iter()
-        .filter(|(r, s)| shape.fits(s) && !covered(r))
+        .filter(|(r, s)| shape.fits(s) && !covered(r, s))
         .filter(|(r, _)| {
             let (a, b) = if r.start < id.span.start {
                 (r.end, id.span.start)
@@ -251,6 +259,16 @@ fn loose_secret(
         finding,
         block: id.block.clone(),
     })
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// True when `f` caught only a piece of the split literal `joined` (a generic rule matching
+/// `secret = "wJal…" +` on the first line): the joined token supersedes it.
+fn is_piece(f: &Finding, joined: &[u8]) -> bool {
+    f.secret.len() < joined.len() && memchr::memmem::find(joined, f.secret.as_bytes()).is_some()
 }
 
 /// The candidate tokens of `text[lo..hi]`: 40-character base64 runs, escaped and split literals.
