@@ -158,3 +158,17 @@ fn region_names_and_framework_signing_keys_are_not_aws_credentials() {
     let text = format!("ACCESS_KEY = \"{id}\"\nSECRET_KEY = \"{s}\"\n");
     expect_pair("aws_settings.py", &text, &id, &s, 2);
 }
+
+#[test]
+fn table_cells_and_wrapped_assignments() {
+    let (_, s) = creds(1219);
+    let text =
+        format!("## Staging\n\n| Variable | Value |\n|---|---|\n| AWS_SECRET_ACCESS_KEY | {s} |\n");
+    expect_one("STAGING.md", &text, "aws-secret-access-key", &s, 5);
+    let (_, s) = creds(1220);
+    let text = format!("class Settings:\n    AWS_SECRET_ACCESS_KEY = (\n        \"{s}\"\n    )\n");
+    expect_one("settings.py", &text, "aws-secret-access-key", &s, 3);
+    let (_, s) = creds(1221);
+    let text = format!("{{\n  \"aws_secret_access_key\":\n    \"{s}\"\n}}\n");
+    expect_one("wrapped.json", &text, "aws-secret-access-key", &s, 3);
+}
