@@ -172,3 +172,23 @@ fn table_cells_and_wrapped_assignments() {
     let text = format!("{{\n  \"aws_secret_access_key\":\n    \"{s}\"\n}}\n");
     expect_one("wrapped.json", &text, "aws-secret-access-key", &s, 3);
 }
+
+#[test]
+fn elvis_conditional_and_block_fallbacks() {
+    let (_, s) = creds(1222);
+    let text = format!("<?php\n$secret = getenv('AWS_SECRET_ACCESS_KEY') ?: '{s}';\n");
+    expect_one("config.php", &text, "aws-secret-access-key", &s, 2);
+    let (_, s) = creds(1223);
+    let text = format!("AWS_SECRET_ACCESS_KEY ?= {s}\n\ndeploy:\n\taws s3 sync . s3://b\n");
+    expect_one("Makefile", &text, "aws-secret-access-key", &s, 1);
+    let (_, s) = creds(1224);
+    let text = format!("secret = ENV.fetch('AWS_SECRET_ACCESS_KEY') {{ '{s}' }}\n");
+    expect_one("boot.rb", &text, "aws-secret-access-key", &s, 1);
+}
+
+#[test]
+fn a_function_named_like_a_secret_is_not_one() {
+    let text = "String secretKey = loadRetryAccessValueAsyncParamFromSecret(config);\nString awsSecretKey = fetchSecretAccessKeyFromParameterStore2(ssm);\n";
+    let f = findings("Creds.java", text);
+    assert!(f.is_empty(), "{f:?}");
+}
