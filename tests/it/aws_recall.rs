@@ -192,3 +192,29 @@ fn a_function_named_like_a_secret_is_not_one() {
     let f = findings("Creds.java", text);
     assert!(f.is_empty(), "{f:?}");
 }
+
+#[test]
+fn property_lists_and_php_serialized_options() {
+    let (_, s) = creds(1225);
+    let text =
+        format!("<plist version=\"1.0\">\n<dict>\n\t<key>AWSSecretKey</key>\n\t<string>{s}</string>\n</dict>\n</plist>\n");
+    expect_one("Info.plist", &text, "aws-secret-access-key", &s, 4);
+    // A WordPress options row (an offload plugin's settings) in an SQL dump.
+    let (_, s) = creds(1226);
+    let text = format!(
+        "INSERT INTO wp_options VALUES (102,'as3cf','a:2:{{s:8:\"provider\";s:3:\"aws\";s:17:\"secret-access-key\";s:40:\"{s}\";}}','yes');\n"
+    );
+    expect_one("dump.sql", &text, "aws-secret-access-key", &s, 1);
+}
+
+#[test]
+fn the_documentation_key_id_does_not_make_a_pair() {
+    let (_, s) = creds(1227);
+    let text = format!("Access key ID,Secret access key\nAKIAIOSFODNN7EXAMPLE,{s}\n");
+    let f = findings("docs/credentials.csv", &text);
+    assert!(f.is_empty(), "{f:?}");
+    // A real-looking key ID in the same place still does.
+    let (id, s) = creds(1228);
+    let text = format!("Access key ID,Secret access key\n{id},{s}\n");
+    expect_pair("credentials.csv", &text, &id, &s, 2);
+}
