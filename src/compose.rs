@@ -199,7 +199,7 @@ fn related(f: &Finding) -> Related {
 
 /// A token of `shape` within the window of the required match `id` and in its neighbourhood,
 /// that no finding already covers, as a finding of `rule` at the token. Tokens are maximal runs
-/// of base64 characters bounded by anything else but `=`, `_`, `-` (so `.abc…;` counts, a longer
+/// of base64 characters bounded by anything else but `=`, `_`, `-`, `%` (so `.abc…;` counts, a longer
 /// run or an identifier does not), or split literals and JSON-escaped tokens, joined. The
 /// nearest one wins.
 fn loose_secret(
@@ -286,7 +286,8 @@ fn tokens(text: &[u8], lo: usize, hi: usize) -> Vec<(Range<usize>, Vec<u8>)> {
         while i < region.len() && is_tok(region[i]) {
             i += 1;
         }
-        let bounded = |b: Option<&u8>| !b.is_some_and(|b| matches!(b, b'=' | b'_' | b'-'));
+        // Not after `%` either: `G%2fep9…` holds a 40-character run that is no secret.
+        let bounded = |b: Option<&u8>| !b.is_some_and(|b| matches!(b, b'=' | b'_' | b'-' | b'%'));
         if i - start == 40
             && bounded(start.checked_sub(1).and_then(|p| region.get(p)))
             && bounded(region.get(i))

@@ -218,3 +218,14 @@ fn the_documentation_key_id_does_not_make_a_pair() {
     let text = format!("Access key ID,Secret access key\n{id},{s}\n");
     expect_pair("credentials.csv", &text, &id, &s, 2);
 }
+
+#[test]
+fn one_escape_after_the_first_character_is_decoded_not_cut() {
+    // `G%2fep9…`: after the `%` stands a 40-character run that is not the secret.
+    let mut g = Generator::new(1229);
+    let id = g.aws_key_id("AKIA");
+    let rest: String = g.aws_secret().replace(['/', '+'], "x")[..38].to_string();
+    let s = format!("G/{rest}");
+    let text = format!("dsn = s3://{id}:G%2f{rest}@bucket/path\n");
+    expect_pair("dsn.txt", &text, &id, &s, 1);
+}
