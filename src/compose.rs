@@ -271,6 +271,17 @@ fn is_piece(f: &Finding, joined: &[u8]) -> bool {
     f.secret.len() < joined.len() && memchr::memmem::find(joined, f.secret.as_bytes()).is_some()
 }
 
+/// True for a run of `len` token bytes at `at` that a compiled Python module (`.pyc`) holds as
+/// a 40-byte string: the text of a binary blob is its printable runs one per line, and marshal
+/// writes a short string as a type byte, its length (40 is `(`) and the bytes, with the next
+/// object's type byte glued on (`F` for False, `N` for None), so the line starts `(` + 41 bytes.
+fn marshalled(text: &[u8], at: usize, len: usize) -> bool {
+    (41..=42).contains(&len)
+        && at >= 1
+        && text[at - 1] == b'('
+        && (at == 1 || text[at - 2] == b'\n')
+}
+
 /// The candidate tokens of `text[lo..hi]`: 40-character base64 runs, escaped and split literals.
 fn tokens(text: &[u8], lo: usize, hi: usize) -> Vec<(Range<usize>, Vec<u8>)> {
     let region = &text[lo..hi];
@@ -293,6 +304,11 @@ fn tokens(text: &[u8], lo: usize, hi: usize) -> Vec<(Range<usize>, Vec<u8>)> {
             && bounded(region.get(i))
         {
             cands.push((lo + start..lo + i, region[start..i].to_vec()));
+        } else if marshalled(text, lo + start, i - start) {
+            cands.push((
+                lo + start..lo + start + 40,
+                region[start..start + 40].to_vec(),
+            ));
         }
     }
     let strip = |b: Vec<u8>| -> Vec<u8> {
