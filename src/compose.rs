@@ -273,13 +273,13 @@ fn is_piece(f: &Finding, joined: &[u8]) -> bool {
 
 /// True for a run of `len` token bytes at `at` that a compiled Python module (`.pyc`) holds as
 /// a 40-byte string: the text of a binary blob is its printable runs one per line, and marshal
-/// writes a short string as a type byte, its length (40 is `(`) and the bytes, with the next
-/// object's type byte glued on (`F` for False, `N` for None), so the line starts `(` + 41 bytes.
+/// writes a short string as a type byte (printable `z`/`Z`, or not), its length (40 is `(`) and
+/// the bytes, with the next object's type byte glued on (`F` for False, `N` for None).
 fn marshalled(text: &[u8], at: usize, len: usize) -> bool {
     (41..=42).contains(&len)
         && at >= 1
         && text[at - 1] == b'('
-        && (at == 1 || text[at - 2] == b'\n')
+        && (at == 1 || matches!(text[at - 2], b'\n' | b'z' | b'Z'))
 }
 
 /// The candidate tokens of `text[lo..hi]`: 40-character base64 runs, escaped and split literals.

@@ -230,29 +230,34 @@ fn one_escape_after_the_first_character_is_decoded_not_cut() {
     expect_pair("dsn.txt", &text, &id, &s, 1);
 }
 
-#[test]
-fn a_compiled_python_module_whose_secret_is_followed_by_a_constant() {
-    // The layout `python -m py_compile` writes for `ID = "…"`, `SECRET = "…"`, `DEBUG = False`:
-    // marshal's short strings (type, length, bytes), the secret's length byte 40 is `(`, and
-    // False's type byte `F` follows it with no separator.
-    let (id, s) = creds(1230);
+/// The bytes `python -m py_compile` writes for `ID = "…"`, `SECRET = "…"`, `DEBUG = False`:
+/// marshal's short strings are a type byte, a length byte (40 is `(`) and the bytes; False's type
+/// byte `F` follows the secret with no separator. `string_type` is `\xda` (a referenced string)
+/// or `z` (printable: it glues the key ID to the secret's header).
+fn pyc(id: &str, secret: &str, string_type: u8) -> Vec<u8> {
     let mut pyc = b"\xcb\x0d\x0d\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xe3".to_vec();
     pyc.extend_from_slice(&[0u8; 28]);
-    pyc.extend_from_slice(
-        b"\xf3\x14\x00\x00\x00\x97\x00\x64\x00\x5a\x00\x64\x01\x5a\x01)\x03\xda\x14",
-    );
+    pyc.extend_from_slice(b"\xf3\x14\x00\x00\x00\x97\x00\x64\x00\x5a\x00\x64\x01\x5a\x01)\x03");
+    pyc.extend_from_slice(&[string_type, 0x14]);
     pyc.extend_from_slice(id.as_bytes());
-    pyc.extend_from_slice(b"\xda(");
-    pyc.extend_from_slice(s.as_bytes());
+    pyc.extend_from_slice(&[string_type, b'(']);
+    pyc.extend_from_slice(secret.as_bytes());
     pyc.extend_from_slice(b"FN)\x03\xda\x11AWS_ACCESS_KEY_ID\xda\x15AWS_SECRET_ACCESS_KEY\xa9\x00");
-    let dir = tempfile::tempdir().unwrap();
-    crate::fixture::write(dir.path(), "__pycache__/settings.cpython-312.pyc", &pyc);
-    let run = crate::fixture::scan_json(dir.path(), &["--no-redact", "--quiet", "--no-ignore"]);
-    let f = run.json();
-    let pair = f
-        .iter()
-        .find(|x| x["rule_id"] == "aws-credential-pair")
-        .unwrap_or_else(|| panic!("no pair: {f:?}"));
-    assert_eq!(pair["secret"].as_str(), Some(s.as_str()));
-    assert_eq!(pair["related"][0]["secret"].as_str(), Some(id.as_str()));
+    pyc
+}
+
+#[test]
+fn compiled_python_modules_whose_secret_is_followed_by_a_constant() {
+    for (seed, string_type) in [(1230, 0xda), (1231, b'z')] {
+        let (id, s) = creds(seed);
+        let dir = tempfile::tempdir().unwrap();
+        let path = "__pycache__/settings.cpython-312.pyc";
+        crate::fixture::write(dir.path(), path, pyc(&id, &s, string_type));
+        let run = crate::fixture::scan_json(dir.path(), &["--no-redact", "--quiet", "--no-ignore"]);
+        let f = run.json();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0]["rule_id"], "aws-credential-pair", "{f:?}");
+        assert_eq!(f[0]["secret"].as_str(), Some(s.as_str()));
+        assert_eq!(f[0]["related"][0]["secret"].as_str(), Some(id.as_str()));
+    }
 }
