@@ -261,3 +261,27 @@ fn compiled_python_modules_whose_secret_is_followed_by_a_constant() {
         assert_eq!(f[0]["related"][0]["secret"].as_str(), Some(id.as_str()));
     }
 }
+
+#[test]
+fn the_base64_of_a_short_text_is_not_a_secret_access_key() {
+    // 30 characters of text encode to 40 base64 characters, the length of a secret; a secret
+    // is 30 random bytes, which never decode to text.
+    let mut g = Generator::new(1232);
+    let text_value =
+        format!("ci-password-{}", g.aws_secret().replace(['/', '+'], "x"))[..30].to_string();
+    let encoded = keyfence::engine::decode::encode_base64(text_value.as_bytes());
+    assert_eq!(encoded.len(), 40);
+    let yaml = format!("apiVersion: v1\nkind: Secret\ndata:\n  secretKey: {encoded}\n");
+    let f = findings("secret.yaml", &yaml);
+    assert!(
+        f.iter().all(|x| x["rule_id"] != "aws-secret-access-key"),
+        "{f:?}"
+    );
+    // A real secret's base64 in the same place is still decoded and found.
+    let (_, s) = creds(1233);
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\ndata:\n  AWS_SECRET_ACCESS_KEY: {}\n",
+        keyfence::engine::decode::encode_base64(s.as_bytes())
+    );
+    expect_one("aws.yaml", &yaml, "aws-secret-access-key", &s, 4);
+}
