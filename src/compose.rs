@@ -111,6 +111,14 @@ fn pair(text: &[u8], placed: &mut Vec<Placed>, rule: &Rule, req: &Requires) {
             }
             if let Some(p) = loose_secret(text, &placed[i], placed, rule, req, shape) {
                 drop[i] = true;
+                // A finding on a piece of the token it took says less about the same secret.
+                for (j, q) in placed.iter().enumerate() {
+                    if overlaps(&q.span, &p.span)
+                        && is_piece(&q.finding, p.finding.secret.as_bytes())
+                    {
+                        drop[j] = true;
+                    }
+                }
                 loose.push(p);
             }
         }
@@ -191,7 +199,7 @@ fn related(f: &Finding) -> Related {
 
 /// A token of `shape` within the window of the required match `id` and in its neighbourhood,
 /// that no finding already covers, as a finding of `rule` at the token. Tokens are maximal runs
-/// of base64 characters bounded by anything else but `=`, `_`, `-` (so `.abc…;` counts, a longer
+/// of base64 characters bounded by anything else but `=`, `_`, `-`, `%` (so `.abc…;` counts, a longer
 /// run or an identifier does not), or split literals and JSON-escaped tokens, joined. The
 /// nearest one wins.
 fn loose_secret(
@@ -203,14 +211,14 @@ fn loose_secret(
     shape: crate::rules::requires::Shape,
 ) -> Option<Placed> {
     let (lo, hi) = window(text, id.span.clone(), req.within_lines);
-    let covered = |r: &Range<usize>| {
+    let covered = |r: &Range<usize>, s: &[u8]| {
         placed
             .iter()
-            .any(|p| p.span.start < r.end && r.start < p.span.end)
+            .any(|p| overlaps(&p.span, r) && !is_piece(&p.finding, s))
     };
     let (at, secret) = tokens(text, lo, hi)
         .into_iter()
-        .filter(|(r, s)| shape.fits(s) && !covered(r))
+        .filter(|(r, s)| shape.fits(s) && !covered(r, s))
         .filter(|(r, _)| {
             let (a, b) = if r.start < id.span.start {
                 (r.end, id.span.start)
@@ -253,6 +261,27 @@ fn loose_secret(
     })
 }
 
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// True when `f` caught only a piece of the split literal `joined` (a generic rule matching
+/// `secret = "wJal…" +` on the first line): the joined token supersedes it.
+fn is_piece(f: &Finding, joined: &[u8]) -> bool {
+    f.secret.len() < joined.len() && memchr::memmem::find(joined, f.secret.as_bytes()).is_some()
+}
+
+/// True for a run of `len` token bytes at `at` that a compiled Python module (`.pyc`) holds as
+/// a 40-byte string: the text of a binary blob is its printable runs one per line, and marshal
+/// writes a short string as a type byte (printable `z`/`Z`, or not), its length (40 is `(`) and
+/// the bytes, with the next object's type byte glued on (`F` for False, `N` for None).
+fn marshalled(text: &[u8], at: usize, len: usize) -> bool {
+    (41..=42).contains(&len)
+        && at >= 1
+        && text[at - 1] == b'('
+        && (at == 1 || matches!(text[at - 2], b'\n' | b'z' | b'Z'))
+}
+
 /// The candidate tokens of `text[lo..hi]`: 40-character base64 runs, escaped and split literals.
 fn tokens(text: &[u8], lo: usize, hi: usize) -> Vec<(Range<usize>, Vec<u8>)> {
     let region = &text[lo..hi];
@@ -268,12 +297,18 @@ fn tokens(text: &[u8], lo: usize, hi: usize) -> Vec<(Range<usize>, Vec<u8>)> {
         while i < region.len() && is_tok(region[i]) {
             i += 1;
         }
-        let bounded = |b: Option<&u8>| !b.is_some_and(|b| matches!(b, b'=' | b'_' | b'-'));
+        // Not after `%` either: `G%2fep9…` holds a 40-character run that is no secret.
+        let bounded = |b: Option<&u8>| !b.is_some_and(|b| matches!(b, b'=' | b'_' | b'-' | b'%'));
         if i - start == 40
             && bounded(start.checked_sub(1).and_then(|p| region.get(p)))
             && bounded(region.get(i))
         {
             cands.push((lo + start..lo + i, region[start..i].to_vec()));
+        } else if marshalled(text, lo + start, i - start) {
+            cands.push((
+                lo + start..lo + start + 40,
+                region[start..start + 40].to_vec(),
+            ));
         }
     }
     let strip = |b: Vec<u8>| -> Vec<u8> {

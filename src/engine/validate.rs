@@ -1,13 +1,16 @@
 //! Offline validators a rule can name with `validate = "…"`: checks on the secret's own structure
 //! (checksums, encodings) that a regex cannot express.
 
-use super::decode::decode_base64;
+use super::decode::{decode_base64, is_mostly_text};
 
 /// A named check on a candidate secret; `false` drops the match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Validator {
     /// An AWS access key ID whose 16 characters after the prefix are valid base32.
     AwsKeyId,
+    /// An AWS secret access key: 30 random bytes in base64, so not the base64 of text (a
+    /// 30-character password or word under a `secretKey:` name in a Kubernetes Secret).
+    AwsSecret,
     /// GitHub's (and npm's) token format: `prefix_` + 30 base62 characters + the base62 CRC32 of
     /// those 30 characters, left-padded with `0` to 6 characters.
     Crc32Base62,
@@ -39,6 +42,7 @@ impl Validator {
     /// Every name [`Validator::by_name`] accepts, for error messages.
     pub(crate) const NAMES: &[&'static str] = &[
         "aws-key-id",
+        "aws-secret",
         "crc32-base62",
         "signed-jwt",
         "live-jwt",
@@ -53,6 +57,7 @@ impl Validator {
     pub(crate) fn by_name(name: &str) -> Option<Validator> {
         match name {
             "aws-key-id" => Some(Validator::AwsKeyId),
+            "aws-secret" => Some(Validator::AwsSecret),
             "crc32-base62" => Some(Validator::Crc32Base62),
             "signed-jwt" => Some(Validator::SignedJwt),
             "live-jwt" => Some(Validator::LiveJwt),
@@ -74,6 +79,7 @@ impl Validator {
                         .iter()
                         .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(b))
             }
+            Validator::AwsSecret => !decode_base64(secret).is_some_and(|d| is_mostly_text(&d)),
             Validator::Crc32Base62 => crc32_base62_ok(secret),
             Validator::SignedJwt => signed_jwt(secret),
             Validator::LiveJwt => signed_jwt(secret) && !jwt_claims_say_test_or_expired(secret),

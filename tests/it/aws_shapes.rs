@@ -9,7 +9,7 @@ use keyfence::rules::placeholder::Generator;
 use serde_json::Value;
 
 /// A key ID and a secret that holds a `/` (so escaping and percent-encoding change it).
-fn creds(seed: u64) -> (String, String) {
+pub(crate) fn creds(seed: u64) -> (String, String) {
     let mut g = Generator::new(seed);
     let id = g.aws_key_id("AKIA");
     loop {
@@ -20,7 +20,7 @@ fn creds(seed: u64) -> (String, String) {
     }
 }
 
-fn pct(s: &str) -> String {
+pub(crate) fn pct(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
@@ -30,7 +30,7 @@ fn pct(s: &str) -> String {
 }
 
 /// Scans `text` saved as `file` and returns the findings.
-fn findings(file: &str, text: &str) -> Vec<Value> {
+pub(crate) fn findings(file: &str, text: &str) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), file, text);
     let run = scan_json(dir.path(), &["--no-redact", "--quiet", "--no-ignore"]);
@@ -44,7 +44,7 @@ fn findings(file: &str, text: &str) -> Vec<Value> {
 }
 
 /// The one finding must be the pair of `id` and `secret`, reported at `line`.
-fn expect_pair(file: &str, text: &str, id: &str, secret: &str, line: u64) {
+pub(crate) fn expect_pair(file: &str, text: &str, id: &str, secret: &str, line: u64) {
     let f = findings(file, text);
     let shown: Vec<String> = f
         .iter()

@@ -6,6 +6,7 @@
 
 mod fixture;
 
+mod aws_recall;
 mod aws_shapes;
 mod ci_range;
 mod commit_msg_hook;

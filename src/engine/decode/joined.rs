@@ -19,11 +19,21 @@ const TOKEN_ESCAPES: &[(&[u8], u8)] = &[
     (b"\\u002b", b'+'),
     (b"\\u003D", b'='),
     (b"\\u003d", b'='),
+    // HTML character references: a credentials file shown in a rendered page or a wiki export.
+    (b"&#x2F;", b'/'),
+    (b"&#x2f;", b'/'),
+    (b"&#47;", b'/'),
+    (b"&#x2B;", b'+'),
+    (b"&#x2b;", b'+'),
+    (b"&#43;", b'+'),
+    (b"&#x3D;", b'='),
+    (b"&#x3d;", b'='),
+    (b"&#61;", b'='),
 ];
 
 /// The escape starting at `i`, as (its length, the byte it stands for).
 fn token_escape_at(text: &[u8], i: usize) -> Option<(usize, u8)> {
-    if text.get(i) != Some(&b'\\') {
+    if !matches!(text.get(i), Some(b'\\' | b'&')) {
         return None;
     }
     TOKEN_ESCAPES
@@ -32,27 +42,39 @@ fn token_escape_at(text: &[u8], i: usize) -> Option<(usize, u8)> {
         .map(|(e, b)| (e.len(), *b))
 }
 
-/// Tokens of base64 bytes with JSON string escapes inside (`wJal\/K7M…`), unescaped: the span of
-/// the escaped token and its plain bytes.
+/// Where the token holding the escape at `p` starts: walks back over token bytes and escapes.
+/// A backslash escape ends in `/`, `F`, `B`, `D` or digits, all token bytes, so walking back by
+/// bytes and then checking is enough; a character reference ends in `;`, so it is recognised by
+/// its whole text ending right there.
+fn token_start(text: &[u8], p: usize) -> usize {
+    let mut start = p;
+    while start > 0 {
+        let b = text[start - 1];
+        if is_base64_byte(b) || (b == b'\\' && token_escape_at(text, start - 1).is_some()) {
+            start -= 1;
+        } else if let Some((e, _)) = TOKEN_ESCAPES
+            .iter()
+            .find(|(e, _)| e.ends_with(b";") && text[..start].ends_with(e))
+        {
+            start -= e.len();
+        } else {
+            break;
+        }
+    }
+    start
+}
+
+/// Tokens of base64 bytes with JSON string escapes or HTML character references inside
+/// (`wJal\/K7M…`, `wJal&#x2F;K7M…`), unescaped: the span of the escaped token and its plain bytes.
 pub(crate) fn escaped_runs(text: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(p) = memchr::memchr(b'\\', &text[from..]).map(|p| from + p) {
+    while let Some(p) = memchr::memchr2(b'\\', b'&', &text[from..]).map(|p| from + p) {
         if token_escape_at(text, p).is_none() {
             from = p + 1;
             continue;
         }
-        // Walk back over token bytes and escapes (an escape ends in `/`, `F`, `B`, `D` or
-        // digits, all token bytes, so walking back by bytes and then checking is enough).
-        let mut start = p;
-        while start > 0 {
-            let b = text[start - 1];
-            if is_base64_byte(b) || (b == b'\\' && token_escape_at(text, start - 1).is_some()) {
-                start -= 1;
-            } else {
-                break;
-            }
-        }
+        let start = token_start(text, p);
         let mut plain = Vec::new();
         let mut i = start;
         let mut escapes = 0;
@@ -162,6 +184,12 @@ mod tests {
         assert_eq!(runs[0].1, b"abcDEF012/ghiJKL345+mno".to_vec());
         assert_eq!(&t[runs[0].0.clone()], br"abcDEF012\/ghiJKL345\u002Bmno");
         assert!(escaped_runs(br#"path: "a\/b""#).is_empty());
+        let html = b"key = abcDEF012&#x2F;ghiJKL345&#43;mno&#47;pq</pre>";
+        let runs = escaped_runs(html);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].1, b"abcDEF012/ghiJKL345+mno/pq".to_vec());
+        assert_eq!(&html[runs[0].0.clone()], &html[6..html.len() - 6]);
+        assert!(escaped_runs(b"Tom &amp; Jerry &#47; x").is_empty());
     }
 
     #[test]
