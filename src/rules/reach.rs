@@ -245,20 +245,18 @@ fn product(parts: impl IntoIterator<Item = Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>
 /// either case (plus the Kelvin sign for `k` and the long s for `s`, which Unicode case folding
 /// adds; see [`reach`]).
 fn letters(class: &Class) -> Option<Vec<u8>> {
-    let members: Vec<u32> = match class {
-        Class::Bytes(c) => c
-            .ranges()
-            .iter()
-            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
-            .take(2 * SPELLINGS)
+    let ranges: Vec<(u32, u32)> = match class {
+        Class::Bytes(c) => (c.ranges().iter())
+            .map(|r| (r.start().into(), r.end().into()))
             .collect(),
-        Class::Unicode(c) => c
-            .ranges()
-            .iter()
-            .flat_map(|r| u32::from(r.start())..=u32::from(r.end()))
-            .take(2 * SPELLINGS)
+        Class::Unicode(c) => (c.ranges().iter())
+            .map(|r| (r.start().into(), r.end().into()))
             .collect(),
     };
+    let members = ranges
+        .into_iter()
+        .flat_map(|(a, b)| a..=b)
+        .take(2 * SPELLINGS);
     let mut lower = Vec::new();
     for m in members {
         match m {
