@@ -283,6 +283,12 @@ impl Generator {
                 let creds = format!("{}:{}", self.string(LOWER, 8), self.string(ALNUM, 20));
                 b64(creds.as_bytes())
             }
+            // The base64 of plain text (dashed lowercase words): 40 characters for 30 bytes, the
+            // length of an AWS secret, yet no secret.
+            "b64_text" => {
+                let text = self.string(b"abcdefghijklmnopqrstuvwxyz----", len(30));
+                b64(text.as_bytes())
+            }
             "hexup" => self.string(HEX, len(32)).to_uppercase(),
             "hex" => self.string(HEX, len(40)),
             "base32" => self.string(BASE32, len(32)),
