@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # All packs against the AWS pack alone (issue 11: "the all-packs slowdown over the AWS pack alone
-# stays <= 1.5x on real source"), in user CPU seconds of one thread, and a check that a candidate
-# build reports the same findings as a reference build.
+# stays <= 1.5x on real source"), in wall time and user CPU of one thread, and a check that a
+# candidate build reports the same findings as a reference build.
 #
 #   bench/packs.sh [--runs N] [--bin NEW] [--ref OLD] [--check [--no-time]] [--history REPO]... [TREE...]
 #
 # NEW defaults to target/release/keyfence (build it first), OLD to /work/bins/keyfence-head when
-# present. TREEs default to the moby, terraform and git trees under /work/benchdata. Runs are
-# interleaved (binary by binary, configuration by configuration) and the medians printed, since
-# the machine is shared. --check also compares the JSON findings (rule, file, line, fingerprint)
+# present. TREEs default to the moby, terraform and git trees under /work/benchdata. hyperfine runs
+# the two configurations of a build alternately and their means are printed: wall time, which a
+# scan on one thread spends almost all on CPU, and user CPU (the kernel samples the split between
+# user and system time, so one run's user time is noisy; a mean of many is not). --check also compares the JSON findings (rule, file, line, fingerprint)
 # of NEW and OLD with all packs on every tree and, with --history REPO, of `history`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-runs=9 new="$here/target/release/keyfence" ref=/work/bins/keyfence-head check=0 time=1 histories=()
+runs=20 new="$here/target/release/keyfence" ref=/work/bins/keyfence-head check=0 time=1 histories=()
 trees=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -33,28 +34,19 @@ printf 'extend_default = false\npacks = ["aws.toml"]\n' > "$work/aws-only.toml"
 printf '' > "$work/all.toml"   # an empty config: the shipped packs, and no .keyfence.toml found in the tree
 bins=("$new"); [ -x "$ref" ] && bins+=("$ref")
 
-cpu() { # binary config tree -> user seconds, to the microsecond (/usr/bin/time rounds to 10 ms)
-  python3 -c 'import resource, subprocess, sys
-run = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-assert run.returncode in (0, 1), run
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime)' \
-    "$1" scan "$3" --threads 1 --no-progress --format json --config "$2"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
 for tree in "${trees[@]}"; do
   [ "$time" = 1 ] || break
-  for b in "${bins[@]}"; do : > "$work/$(basename "$b").all"; : > "$work/$(basename "$b").aws"; done
-  for _ in $(seq "$runs"); do
-    for b in "${bins[@]}"; do
-      cpu "$b" "$work/all.toml" "$tree" >> "$work/$(basename "$b").all"
-      cpu "$b" "$work/aws-only.toml" "$tree" >> "$work/$(basename "$b").aws"
-    done
-  done
   for b in "${bins[@]}"; do
-    all=$(median < "$work/$(basename "$b").all"); aws=$(median < "$work/$(basename "$b").aws")
-    printf '%-16s %-28s all packs %7.4f s  AWS pack %7.4f s  ratio %.2f  (user CPU, 1 thread, median of %d)\n' \
-      "$(basename "$tree")" "$(basename "$b")" "$all" "$aws" "$(echo "$all / $aws" | bc -l)" "$runs"
+    hyperfine -N -i -w 2 -r "$runs" --export-json "$work/hf.json" \
+      "$b scan $tree --threads 1 --no-progress --format json --config $work/all.toml" \
+      "$b scan $tree --threads 1 --no-progress --format json --config $work/aws-only.toml" > /dev/null 2>&1
+    python3 - "$work/hf.json" "$(basename "$tree")" "$(basename "$b")" "$runs" <<'PY'
+import json, sys
+all_, aws = json.load(open(sys.argv[1]))["results"]
+print(f"{sys.argv[2]:16} {sys.argv[3]:28} all packs {all_['mean']:.4f} s  AWS pack {aws['mean']:.4f} s"
+      f"  ratio {all_['mean'] / aws['mean']:.2f} wall, {all_['user'] / aws['user']:.2f} user CPU"
+      f"  (1 thread, mean of {sys.argv[4]})")
+PY
   done
 done
 
