@@ -242,6 +242,11 @@ impl Engine {
             let from = hits.partition_point(|&(q, _)| q < p as u32);
             let to = hits.partition_point(|&(q, _)| q <= p as u32);
             let kw = self.pattern_lens[p];
+            // A keyword longer than the longest match is never inside one (a config may add
+            // such a keyword to a rule): its hits say nothing.
+            if reach.bytes.is_some_and(|n| kw > n) {
+                continue;
+            }
             spans.extend(
                 hits[from..to]
                     .iter()

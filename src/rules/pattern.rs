@@ -143,18 +143,8 @@ impl RuleRegex {
     /// The compiled pattern; `keywords` are the rule's (lowercase), which decide its reach.
     pub(crate) fn search(&self, keywords: &[String]) -> &RuleSearch {
         self.compiled.get_or_init(|| {
-            use regex_automata::util::syntax;
-            // ASCII first: secrets are ASCII, `\s`, `\w` and `\d` are ASCII classes as in the
-            // RE2 syntax rule packs are written for, and the automata are a third of the size
-            // (a shipped pattern costs about 0.08 ms to compile instead of 0.25, paid on first
-            // use by every scan). A pattern that needs Unicode (`\p{L}`) gets it.
-            let hir = [false, true]
-                .into_iter()
-                .find_map(|unicode| {
-                    let config = syntax::Config::new().utf8(false).unicode(unicode);
-                    syntax::parse_with(&self.src, &config).ok()
-                })
-                .expect("rule patterns are checked before they are searched");
+            let hir =
+                rule_hir(&self.src).expect("rule patterns are checked before they are searched");
             let reach = super::reach::reach(&hir, keywords);
             let regex = build_search(&hir, reach.is_none());
             let secret_group = regex
@@ -172,6 +162,18 @@ impl RuleRegex {
     pub(crate) fn as_str(&self) -> &str {
         &self.src
     }
+}
+
+/// A rule pattern parsed ASCII-first: secrets are ASCII, `\s`, `\w` and `\d` are ASCII classes
+/// as in the RE2 syntax rule packs are written for, and the automata are a third of the size (a
+/// shipped pattern costs about 0.08 ms to compile instead of 0.25, paid on first use by every
+/// scan). A pattern that needs Unicode (`\p{L}`) gets it.
+pub(super) fn rule_hir(src: &str) -> Option<regex_syntax::hir::Hir> {
+    use regex_automata::util::syntax;
+    [false, true].into_iter().find_map(|unicode| {
+        let config = syntax::Config::new().utf8(false).unicode(unicode);
+        syntax::parse_with(src, &config).ok()
+    })
 }
 
 /// Compiles a rule pattern as `regex::bytes::RegexBuilder` would, with keyfence's size caps.

@@ -24,11 +24,8 @@ pub(crate) struct Reach {
 
 /// `Some` when every match of `hir` contains one of `keywords` (lowercase, compared ASCII
 /// case-insensitively as the prefilter does) and its length or its line feeds are bounded.
-///
-/// One approximation, for patterns that need Unicode (rule patterns are ASCII unless they do):
-/// under a Unicode `(?i)` the letters `k` and `s` also match the Kelvin sign and the long s,
-/// which no keyword spells; a match written with them is not found by a windowed search (a
-/// whole-blob search found it only when the keyword also occurred elsewhere in the blob).
+/// (Under a Unicode `(?i)`, `k` and `s` also match the Kelvin sign and the long s, which the
+/// prefilter does not fold: such a pattern is searched whole.)
 pub(crate) fn reach(hir: &Hir, keywords: &[String]) -> Option<Reach> {
     if keywords.is_empty() || !holds_keyword(hir, keywords) {
         return None;
@@ -241,9 +238,7 @@ fn product(parts: impl IntoIterator<Item = Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>
 }
 
 /// The lowercase ASCII bytes a class stands for, when it holds a few ASCII bytes (`[0-9]` at
-/// most), letters in
-/// either case (plus the Kelvin sign for `k` and the long s for `s`, which Unicode case folding
-/// adds; see [`reach`]).
+/// most) or letters in either case, and nothing else.
 fn letters(class: &Class) -> Option<Vec<u8>> {
     let ranges: Vec<(u32, u32)> = match class {
         Class::Bytes(c) => (c.ranges().iter())
@@ -261,8 +256,6 @@ fn letters(class: &Class) -> Option<Vec<u8>> {
     for m in members {
         match m {
             0..=0x7f => lower.push((m as u8).to_ascii_lowercase()),
-            0x212a => lower.push(b'k'),
-            0x17f => lower.push(b's'),
             _ => return None,
         }
     }
@@ -282,9 +275,12 @@ mod tests {
     use super::*;
 
     fn reach_of(pattern: &str, keywords: &[&str]) -> Option<Reach> {
+        // Parsed as the engine parses rule patterns: ASCII unless `(?u)` says otherwise.
         let hir = regex_automata::util::syntax::parse_with(
             pattern,
-            &regex_automata::util::syntax::Config::new().utf8(false),
+            &regex_automata::util::syntax::Config::new()
+                .utf8(false)
+                .unicode(false),
         )
         .unwrap();
         let kw: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
@@ -302,7 +298,6 @@ mod tests {
     fn a_bounded_pattern_spelling_its_keyword_has_a_reach() {
         assert_eq!(reach_of("xoxb-[0-9]{10}", &["xoxb"]), bytes(15, 0));
         assert!(reach_of("(?i)ibm[_.-]?api[_.-]?key=[a-z]{4}", &["ibm"]).is_some());
-        // Under (?i) `k` and `s` are Unicode classes with the Kelvin sign and the long s.
         assert!(reach_of("(?i)secret_key=[a-z]{4}", &["secret"]).is_some());
         assert!(reach_of("(?i:ask)", &["ask"]).is_some());
         // Every alternative holds a keyword, possibly a different one, also where the keyword
@@ -379,6 +374,11 @@ mod tests {
         assert_eq!(reach_of("(?:ibm|iam)_key=[a-z]{4}", &["ibm"]), None);
         // The keyword broken by an optional separator.
         assert_eq!(reach_of("iam[_-]?apikey", &["iam_apikey"]), None);
+        // Under a Unicode `(?i)`, `k` also matches the Kelvin sign, which the prefilter does not
+        // fold; a class may name it, or the long s, outright.
+        assert_eq!(reach_of("(?u)(?i:ask)", &["ask"]), None);
+        assert_eq!(reach_of("(?u)[s\\x{17f}]ecret=[a-z]{4}", &["secret"]), None);
+        assert!(reach_of("(?u)(?i:abc)=[a-z]{4}", &["abc"]).is_some());
         // Optional, or a class that is not one letter.
         assert_eq!(reach_of("(?:akia)?[A-Z]{16}", &["akia"]), None);
         assert_eq!(reach_of("[ab]kia[A-Z]{16}", &["akia"]), None);
@@ -425,11 +425,9 @@ mod tests {
     #[test]
     fn every_shipped_rule_spells_one_of_its_keywords_unless_they_are_context() {
         let set = crate::rules::RuleSet::defaults().unwrap();
-        let syntax = regex_automata::util::syntax::Config::new().utf8(false);
         let mut wrong = Vec::new();
         for rule in &set.rules {
-            let hir =
-                regex_automata::util::syntax::parse_with(rule.regex.as_str(), &syntax).unwrap();
+            let hir = crate::rules::pattern::rule_hir(rule.regex.as_str()).unwrap();
             let spells = holds_keyword(&hir, &rule.keywords);
             if spells == CONTEXT_RULES.contains(&rule.id.as_str()) {
                 wrong.push(format!("{} (spells a keyword: {spells})", rule.id));

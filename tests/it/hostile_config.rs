@@ -183,3 +183,35 @@ fn a_huge_config_is_refused_before_parsing() {
         run.stderr
     );
 }
+
+/// A keyword longer than any match of its rule (a new rule's, or one a config adds to a shipped
+/// rule) crashed the windowed search (exit 101) wherever that keyword occurred; its hits can
+/// never be inside a match, so they are ignored and the scan goes on.
+#[test]
+fn a_keyword_longer_than_any_match_of_its_rule_neither_crashes_nor_hides_a_match() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".keyfence.toml",
+        "[[rules]]\nid = \"layout-key\"\ndescription = \"x\"\nregex = '''key[0-9]{4}'''\n\
+         keywords = [\"key\", \"keyboard_layout_name\"]\nseverity = \"low\"\n\n\
+         [[rules]]\nid = \"aws-access-key-id\"\nkeywords = [\"akia\", \"asia\", \"abia\", \"acca\", \
+         \"a3t\", \"aws_access_key_id_for_prod\"]\n",
+    );
+    write(
+        dir.path(),
+        "notes.txt",
+        "xx keyboard_layout_name yy key1234\nAWS_ACCESS_KEY_ID_FOR_PROD=1\n",
+    );
+    let run = run_in(
+        dir.path(),
+        &["scan", ".", "--format", "json", "--no-redact"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found: Vec<String> = run
+        .json()
+        .iter()
+        .map(|f| format!("{} {}", f["rule_id"], f["secret"]))
+        .collect();
+    assert_eq!(found, ["\"layout-key\" \"key1234\""], "{}", run.stderr);
+}
