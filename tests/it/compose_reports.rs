@@ -17,6 +17,7 @@ use keyfence::rules::placeholder::Generator;
 use serde_json::Value;
 
 use crate::fixture::{Repo, Run, Sandbox};
+use crate::whereabouts::{pair, tf, Pair};
 
 const PAIR: &str = "aws-credential-pair";
 
@@ -52,26 +53,6 @@ impl Fixture {
     fn keyfence(&self, args: &[&str]) -> Run {
         self.r.keyfence(args)
     }
-}
-
-struct Pair {
-    id: String,
-    secret: String,
-}
-
-fn pair(seed: u64) -> Pair {
-    let mut g = Generator::new(seed);
-    Pair {
-        id: g.aws_key_id("AKIA"),
-        secret: g.aws_secret(),
-    }
-}
-
-fn provider(p: &Pair, extra: &str) -> String {
-    format!(
-        "provider \"aws\" {{\n  access_key = \"{}\"\n  secret_key = \"{}\"\n}}\n{extra}\n",
-        p.id, p.secret
-    )
 }
 
 /// Key ID and secret key `gap` filler lines apart (each too long for the pair rule's own regex
@@ -212,7 +193,7 @@ fn terraform_advice_is_pack_data_a_config_can_replace() {
     let p = pair(41);
     fx.write("README", "hi\n");
     fx.commit("init");
-    fx.write("main.tf", &provider(&p, ""));
+    fx.write("main.tf", &tf(&p, ""));
     let run = fx.keyfence(&["scan", "main.tf"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
@@ -269,14 +250,14 @@ fn story() -> Story {
     let mut names = Vec::new();
     fx.write("README", "hi\n");
     fx.commit("init");
-    fx.write("a.tf", &provider(&leaked, "x = 1"));
+    fx.write("a.tf", &tf(&leaked, "x = 1"));
     names.push((fx.commit("add a.tf"), "<ADDED>"));
-    fx.write("a.tf", &provider(&leaked, "x = 2"));
+    fx.write("a.tf", &tf(&leaked, "x = 2"));
     names.push((fx.commit("change a.tf"), "<CHANGED>"));
     std::fs::create_dir_all(fx.repo().join("infra")).unwrap();
     fx.git(&["mv", "a.tf", "infra/main.tf"]);
     names.push((fx.commit("move to infra/"), "<MOVED>"));
-    fx.write("keep.tf", &provider(&kept, ""));
+    fx.write("keep.tf", &tf(&kept, ""));
     names.push((fx.commit("add keep.tf"), "<KEPT>"));
     fx.write("infra/main.tf", "x = 3\n");
     names.push((fx.commit("remove the key"), "<REMOVED>"));
@@ -287,7 +268,7 @@ fn story() -> Story {
     fx.git(&["push", "-q", "origin", "main"]);
     fx.git(&["fetch", "-q", "origin"]);
     fx.git(&["checkout", "-q", "-b", "feature"]);
-    fx.write("b.tf", &provider(&leaked, ""));
+    fx.write("b.tf", &tf(&leaked, ""));
     names.push((fx.commit("re-add on feature"), "<FEATURE>"));
     fx.git(&["checkout", "-q", "main"]);
     Story {
@@ -371,9 +352,9 @@ fn a_range_groups_one_secret_added_at_two_paths() {
     let p = pair(61);
     fx.write("README", "hi\n");
     let base = fx.commit("init");
-    fx.write("one.tf", &provider(&p, ""));
+    fx.write("one.tf", &tf(&p, ""));
     let first = fx.commit("one");
-    fx.write("two.tf", &provider(&p, ""));
+    fx.write("two.tf", &tf(&p, ""));
     let second = fx.commit("two");
     let range = format!("{base}..main");
     let run = fx.keyfence(&["history", &range, "--added-only", "--no-color"]);

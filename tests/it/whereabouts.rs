@@ -8,12 +8,13 @@ use serde_json::Value;
 
 const PAIR: &str = "aws-credential-pair";
 
-struct Pair {
-    id: String,
-    secret: String,
+/// A generated AWS key ID and its secret.
+pub(crate) struct Pair {
+    pub(crate) id: String,
+    pub(crate) secret: String,
 }
 
-fn pair(seed: u64) -> Pair {
+pub(crate) fn pair(seed: u64) -> Pair {
     let mut g = Generator::new(seed);
     Pair {
         id: g.aws_key_id("AKIA"),
@@ -21,7 +22,8 @@ fn pair(seed: u64) -> Pair {
     }
 }
 
-fn tf(p: &Pair, extra: &str) -> String {
+/// A Terraform AWS provider block holding `p`, then `extra`.
+pub(crate) fn tf(p: &Pair, extra: &str) -> String {
     format!(
         "provider \"aws\" {{\n  access_key = \"{}\"\n  secret_key = \"{}\"\n}}\n{extra}\n",
         p.id, p.secret
